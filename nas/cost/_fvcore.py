@@ -1,0 +1,72 @@
+"""Ground-truth cost: fvcore FLOPs and parameter counts of a built model.
+
+Convention (the one MPViT and AFFormer published with): fvcore's ``FlopCountAnalysis`` on the
+whole segmentor, backbone + head + final resize; one multiply-add counts as one FLOP; norms
+(BN 2/elt... as fvcore defines them), upsampling and pooling add their elementwise terms. fvcore
+leaves out, as 0: activations (GELU, Hardswish, ReLU), softmax, elementwise add/mul (residuals,
+``q * conv(v)``), padding and mask arithmetic, and dropout.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from nas.arch import ArchConfig
+
+__all__ = ["count_flops", "count_params", "parse_size"]
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"512x512"`` / ``"360x480"`` (H x W) / ``"512"`` -> (H, W)."""
+    from nas.errors import NasError
+
+    parts = text.lower().replace(" ", "").split("x")
+    try:
+        hw = [int(p) for p in parts]
+    except ValueError:
+        hw = []
+    if len(hw) == 1:
+        hw = hw * 2
+    if len(hw) != 2 or min(hw) < 32:
+        raise NasError(f"input size {text!r}: give HxW with both sides >= 32, e.g. 512x512")
+    return hw[0], hw[1]
+
+
+def _as_model(model_or_arch: nn.Module | ArchConfig) -> nn.Module:
+    if isinstance(model_or_arch, nn.Module):
+        return model_or_arch
+    from nas.models import build_model
+
+    return build_model(model_or_arch)
+
+
+def count_params(model_or_arch: nn.Module | ArchConfig) -> int:
+    """Number of parameters (sum of numel)."""
+    return sum(p.numel() for p in _as_model(model_or_arch).parameters())
+
+
+def count_flops(
+    model_or_arch: nn.Module | ArchConfig, input_size: tuple[int, int] = (512, 512),
+    batch: int = 1,
+) -> int:
+    """fvcore FLOPs of one forward pass in eval mode at ``input_size`` (H, W)."""
+    from fvcore.nn import FlopCountAnalysis
+
+    model = _as_model(model_or_arch)
+    was_training = model.training
+    model.eval()
+    x = torch.zeros(batch, 3, *input_size)
+    try:
+        analysis = FlopCountAnalysis(model, x)
+        analysis.unsupported_ops_warnings(False)
+        analysis.uncalled_modules_warnings(False)
+        logging.getLogger("fvcore").setLevel(logging.ERROR)
+        with torch.no_grad():
+            return int(analysis.total())
+    finally:
+        model.train(was_training)

@@ -1,0 +1,59 @@
+"""Segmentation heads. Both map the backbone's branch features to logits at the finest branch's
+(SegFormer) or the last branch's (CLS) grid; the segmentor resizes them to the input."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nas.arch import HeadConfig
+
+__all__ = ["ClsHead", "SegFormerHead", "make_head"]
+
+
+class SegFormerHead(nn.Module):
+    """All-MLP head (HRViT's SegFormer variant): per-branch 1x1 conv to ``width``, bilinear resize
+    to the finest branch, concat, 1x1 conv-BN-ReLU to ``width``, dropout, 1x1 conv to classes."""
+
+    def __init__(self, channels: tuple[int, ...], cfg: HeadConfig, num_classes: int):
+        super().__init__()
+        w = cfg.width
+        self.proj = nn.ModuleList(nn.Conv2d(c, w, 1) for c in channels)
+        self.fuse = nn.Sequential(
+            nn.Conv2d(w * len(channels), w, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU()
+        )
+        self.dropout = nn.Dropout2d(cfg.dropout)
+        self.classifier = nn.Conv2d(w, num_classes, 1)
+
+    def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        size = feats[0].shape[-2:]
+        outs = [
+            F.interpolate(proj(f), size=size, mode="bilinear", align_corners=False)
+            for proj, f in zip(self.proj, feats)
+        ]
+        return self.classifier(self.dropout(self.fuse(torch.cat(outs, dim=1))))
+
+
+class ClsHead(nn.Module):
+    """AFFormer's head-free CLS head (without its unused ``align`` module): on the last branch,
+    1x1 conv-GN-ReLU to ``width``, dropout, 1x1 conv to classes."""
+
+    def __init__(self, channels: tuple[int, ...], cfg: HeadConfig, num_classes: int):
+        super().__init__()
+        w = cfg.width
+        self.squeeze = nn.Sequential(
+            nn.Conv2d(channels[-1], w, 1, bias=False), nn.GroupNorm(cfg.gn_groups, w), nn.ReLU()
+        )
+        self.dropout = nn.Dropout2d(cfg.dropout)
+        self.classifier = nn.Conv2d(w, num_classes, 1)
+
+    def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        return self.classifier(self.dropout(self.squeeze(feats[-1])))
+
+
+_HEADS = {"segformer": SegFormerHead, "cls": ClsHead}
+
+
+def make_head(cfg: HeadConfig, channels: tuple[int, ...], num_classes: int) -> nn.Module:
+    return _HEADS[cfg.type](channels, cfg, num_classes)

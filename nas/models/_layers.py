@@ -1,0 +1,62 @@
+"""Small convolutional pieces shared by every family: conv-BN, depthwise-separable embedding,
+the inverted-residual conv path, and token <-> map reshapes."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["ConvBN", "ConvPath", "DWConvBN", "to_map", "to_tokens"]
+
+
+def to_tokens(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, H*W, C)."""
+    return x.flatten(2).transpose(1, 2)
+
+
+def to_map(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """(B, H*W, C) -> (B, C, H, W)."""
+    return x.transpose(1, 2).reshape(x.shape[0], -1, h, w)
+
+
+class ConvBN(nn.Sequential):
+    """Conv (no bias) + BatchNorm + optional Hardswish: MPViT's ``Conv2d_BN``."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 1, stride: int = 1, act: bool = False):
+        super().__init__(
+            nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.Hardswish() if act else nn.Identity(),
+        )
+
+
+class DWConvBN(nn.Module):
+    """3x3 depthwise conv (optionally strided) + 1x1 conv + BN + Hardswish: one patch embedding
+    of MPViT's multi-scale chain. With ``cin == cout`` it is MPViT's ``DWConv2d_BN`` exactly."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1):
+        super().__init__()
+        self.dw = nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False)
+        self.pw = nn.Conv2d(cin, cout, 1, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+        self.act = nn.Hardswish()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.pw(self.dw(x))))
+
+
+class ConvPath(nn.Module):
+    """Inverted-residual conv block: 1x1 conv-BN-Hardswish to ``hidden``, 3x3 depthwise conv, BN,
+    Hardswish, 1x1 conv-BN back, plus the input. MPViT's ``ResBlock`` (hidden = width) and
+    AFFormer's ``Restore`` pixel descriptor (hidden = width / 2)."""
+
+    def __init__(self, width: int, hidden: int):
+        super().__init__()
+        self.expand = ConvBN(width, hidden, act=True)
+        self.dw = nn.Conv2d(hidden, hidden, 3, 1, 1, groups=hidden, bias=False)
+        self.bn = nn.BatchNorm2d(hidden)
+        self.act = nn.Hardswish()
+        self.project = ConvBN(hidden, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.project(self.act(self.bn(self.dw(self.expand(x)))))
