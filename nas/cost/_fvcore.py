@@ -2,7 +2,7 @@
 
 Convention (the one MPViT and AFFormer published with): fvcore's ``FlopCountAnalysis`` on the
 whole segmentor, backbone + head + final resize; one multiply-add counts as one FLOP; norms
-(BN 2/elt... as fvcore defines them), upsampling and pooling add their elementwise terms. fvcore
+(BatchNorm, LayerNorm, GroupNorm per element), upsampling and pooling add their elementwise terms. fvcore
 leaves out, as 0: activations (GELU, Hardswish, ReLU), softmax, elementwise add/mul (residuals,
 ``q * conv(v)``), padding and mask arithmetic, and dropout.
 """
@@ -10,6 +10,7 @@ leaves out, as 0: activations (GELU, Hardswish, ReLU), softmax, elementwise add/
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import TYPE_CHECKING
 
 import torch
@@ -55,18 +56,20 @@ def count_flops(
     batch: int = 1,
 ) -> int:
     """fvcore FLOPs of one forward pass in eval mode at ``input_size`` (H, W)."""
-    from fvcore.nn import FlopCountAnalysis
-
     model = _as_model(model_or_arch)
     was_training = model.training
     model.eval()
     x = torch.zeros(batch, 3, *input_size)
     try:
-        analysis = FlopCountAnalysis(model, x)
-        analysis.unsupported_ops_warnings(False)
-        analysis.uncalled_modules_warnings(False)
-        logging.getLogger("fvcore").setLevel(logging.ERROR)
-        with torch.no_grad():
-            return int(analysis.total())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from fvcore.nn import FlopCountAnalysis
+
+            analysis = FlopCountAnalysis(model, x)
+            analysis.unsupported_ops_warnings(False)
+            analysis.uncalled_modules_warnings(False)
+            logging.getLogger("fvcore").setLevel(logging.ERROR)
+            with torch.no_grad():
+                return int(analysis.total())
     finally:
         model.train(was_training)
