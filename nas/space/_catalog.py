@@ -38,8 +38,11 @@ class Catalog:
     def usable(self, base: str) -> tuple[Value, ...]:
         """Declared values of ``base`` that some offered list contains (declared order)."""
         lists = self._seen.get(base, {})
-        return tuple(v for v in self._declared.get(base, ())
-                     if any(any(same_value(v, x) for x in lst) for lst in lists))
+        return tuple(
+            v
+            for v in self._declared.get(base, ())
+            if any(any(same_value(v, x) for x in lst) for lst in lists)
+        )
 
     def bases(self) -> list[str]:
         return list(self._declared)
@@ -53,12 +56,12 @@ class Catalog:
         for base in self._declared:
             usable = self.usable(base)
             lists = sorted(self._seen[base].items(), key=lambda kv: kv[0] != usable)
-            many = len(lists) > 1
+            many = sum(len(offered) > 1 for offered, _ in lists) > 1
             for offered, drivers in lists:
                 if len(offered) < 2:
                     continue
                 label = base if offered == usable else variant_label(base, offered)
-                when = _describe(drivers) if many else ""
+                when = _describe(drivers) if many or offered != usable else ""
                 cond = "; ".join(x for x in (self._static[base], when) if x)
                 dims[label] = Dimension(label, offered, cond)
         return dims

@@ -29,18 +29,34 @@ __all__ = [
     "SlotOptions",
     "SpaceDecl",
     "hp_groups",
+    "hp_key",
     "lp_sizes",
     "parse_declaration",
     "resolve_slots",
 ]
 
 SLOT_KEYS = (
-    "cell", "depth", "paths", "proto_stride", "conv_ratio", "mixer", "heads", "dim_head",
-    "window", "hp", "lp", "ffn", "ratio",
+    "cell",
+    "depth",
+    "paths",
+    "proto_stride",
+    "conv_ratio",
+    "mixer",
+    "heads",
+    "dim_head",
+    "window",
+    "hp",
+    "lp",
+    "ffn",
+    "ratio",
 )
 # Used where a slot key is never declared (the ArchConfig defaults).
 _BUILTIN: dict[str, tuple[Any, ...]] = {
-    "depth": (1,), "paths": (1,), "proto_stride": (1,), "conv_ratio": (1.0,), "ratio": (4.0,),
+    "depth": (1,),
+    "paths": (1,),
+    "proto_stride": (1,),
+    "conv_ratio": (1.0,),
+    "ratio": (4.0,),
 }
 
 
@@ -96,7 +112,7 @@ def hp_groups(key: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 
 def hp_key(kernels: tuple[int, ...], heads: tuple[int, ...]) -> str:
-    return ",".join(f"{k}:{h}" for k, h in zip(kernels, heads))
+    return ",".join(f"{k}:{h}" for k, h in zip(kernels, heads, strict=True))
 
 
 def lp_sizes(key: str) -> tuple[int, ...]:
@@ -180,7 +196,7 @@ class OverrideDecl(SlotDecl):
         if self.stage is None and self.branch is None:
             raise ValueError("an override needs stage and/or branch to say which slots it changes")
         if all(getattr(self, k) is None for k in SLOT_KEYS):
-            raise ValueError(f"an override changes nothing; give some of: {', '.join(SLOT_KEYS)}")
+            raise ValueError("an override changes nothing; give some of: " + ", ".join(SLOT_KEYS))
         return self
 
 
@@ -209,21 +225,28 @@ class SpaceDecl(_Model):
             raise ValueError(f"branches: give one entry per stage ({n}), got {len(self.branches)}")
         first = self.stages[0]
         if first.stride is not None:
-            raise ValueError("stages[1].stride: stage 1 runs at stride 4 (after the stem); remove it")
+            raise ValueError(
+                "stages[1].stride: stage 1 runs at stride 4 (after the stem); remove it"
+            )
         if first.branches not in (None, (1,)):
             raise ValueError("stages[1].branches: stage 1 has exactly one branch; remove it")
         for s, stage in enumerate(self.stages, 1):
             too_many = [b for b in stage.branches or () if b > s]
             if too_many:
-                raise ValueError(f"stages[{s}].branches: stage {s} has at most {s} branches, "
-                                 f"got {too_many[0]}")
+                raise ValueError(
+                    f"stages[{s}].branches: stage {s} has at most {s} branches, got {too_many[0]}"
+                )
         for i, ov in enumerate(self.overrides, 1):
             bad = [x for x in (*(ov.stage or ()), *(ov.branch or ())) if x > n]
             if bad:
-                raise ValueError(f"overrides[{i}]: there are only {n} stages/branches, got {bad[0]}")
+                raise ValueError(
+                    f"overrides[{i}]: there are only {n} stages/branches, got {bad[0]}"
+                )
             if not any(True for _ in _selected(ov, n)):
-                raise ValueError(f"overrides[{i}]: selects no slot (branch b exists in stages "
-                                 "b and later); fix stage/branch")
+                raise ValueError(
+                    f"overrides[{i}]: selects no slot (branch b exists in stages "
+                    "b and later); fix stage/branch"
+                )
         return self
 
 
@@ -236,8 +259,13 @@ def _selected(ov: OverrideDecl, n: int):
 
 # ----------------------------------------------------------------------------- parsing
 _ALLOWED = {
-    "": SpaceDecl, "stem": StemDecl, "stages": StageDecl, "branches": BranchDecl,
-    "slots": SlotDecl, "overrides": OverrideDecl, "head": HeadDecl,
+    "": SpaceDecl,
+    "stem": StemDecl,
+    "stages": StageDecl,
+    "branches": BranchDecl,
+    "slots": SlotDecl,
+    "overrides": OverrideDecl,
+    "head": HeadDecl,
 }
 
 
@@ -248,10 +276,13 @@ def parse_declaration(text: str, source: str) -> SpaceDecl:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SpaceError(f"{source}: malformed YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        problem = getattr(exc, "problem", exc)
+        raise SpaceError(f"{source}: malformed YAML{where}: {problem}") from None
     if not isinstance(data, dict):
-        raise SpaceError(f"{source}: a search space must be a YAML mapping with stages, branches "
-                         "and slots (see search_spaces/hybrid.yaml)")
+        raise SpaceError(
+            f"{source}: a search space must be a YAML mapping with stages, branches "
+            "and slots (see search_spaces/hybrid.yaml)"
+        )
     try:
         return SpaceDecl.model_validate(data)
     except ValidationError as exc:
@@ -309,8 +340,9 @@ def resolve_slots(decl: SpaceDecl, source: str) -> dict[tuple[int, int], SlotOpt
     """Apply ``slots`` then every matching override (in file order) to each slot."""
     n = len(decl.stages)
     places = [("slots", decl.slots, None)]
-    places += [(f"overrides[{i}]", ov, set(_selected(ov, n))) for i, ov in
-               enumerate(decl.overrides, 1)]
+    places += [
+        (f"overrides[{i}]", ov, set(_selected(ov, n))) for i, ov in enumerate(decl.overrides, 1)
+    ]
     out: dict[tuple[int, int], SlotOptions] = {}
     for s in range(1, n + 1):
         for b in range(1, s + 1):
@@ -338,8 +370,10 @@ def resolve_slots(decl: SpaceDecl, source: str) -> dict[tuple[int, int], SlotOpt
 def _check_required(o: SlotOptions, source: str) -> None:
     def need(key: str, why: str) -> None:
         if key not in o.values:
-            raise SpaceError(f"{source}: {o.where} {why} but has no {key} choices; add {key} to "
-                             "slots or to an override for this slot")
+            raise SpaceError(
+                f"{source}: {o.where} {why} but has no {key} choices; add {key} to "
+                "slots or to an override for this slot"
+            )
 
     need("cell", "needs a cell")
     if any(d > 0 for d in o["depth"]):

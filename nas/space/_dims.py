@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Union
 
 __all__ = ["Dimension", "Value", "base_label", "fmt_value", "same_value", "variant_label"]
 
-Value = Union[int, float, str, bool]
+Value = int | float | str | bool
 
 
 @dataclass(frozen=True)

@@ -37,14 +37,16 @@ class Layout:
 
     def life(self, b: int) -> tuple[tuple[int, int], ...]:
         """(stage, modules) for every stage in which branch ``b`` is active."""
-        return tuple((s, self.modules[s - 1]) for s in range(b, len(self.n) + 1)
-                     if self.first(s) <= b)
+        return tuple(
+            (s, self.modules[s - 1]) for s in range(b, len(self.n) + 1) if self.first(s) <= b
+        )
 
     @property
     def flat(self) -> tuple[object, ...]:
         """The answers in walk order: n1, fusion1, modules1, n2, ..."""
-        return tuple(x for s in range(len(self.n))
-                     for x in (self.n[s], self.fusion[s], self.modules[s]))
+        return tuple(
+            x for s in range(len(self.n)) for x in (self.n[s], self.fusion[s], self.modules[s])
+        )
 
 
 def stage_candidates(decl: SpaceDecl, s: int, kind: str) -> tuple[object, ...]:
@@ -67,8 +69,10 @@ def enumerate_layouts(decl: SpaceDecl, source: str) -> Iterator[Layout]:
         total *= len(stage_candidates(decl, s, "branches")) * len(decl.stages[s - 1].fusion)
         total *= len(decl.stages[s - 1].modules)
     if total > MAX_LAYOUTS:
-        raise SpaceError(f"{source}: stages allow {total} combinations of branches, fusion and "
-                         f"modules (limit {MAX_LAYOUTS}); offer fewer modules choices")
+        raise SpaceError(
+            f"{source}: stages allow {total} combinations of branches, fusion and "
+            f"modules (limit {MAX_LAYOUTS}); offer fewer modules choices"
+        )
     yield from _extend(decl, 1, 0, ())
 
 

@@ -9,7 +9,7 @@ not on their own, given the branch width. Results are cached.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from nas.arch import ArchConfig
@@ -22,14 +22,18 @@ _STEM = {"width": 16, "act": "relu", "bias": False}
 _HEAD = {"type": "segformer", "width": 16}
 _MIXER = {"type": "factorized", "heads": 1, "hp_kernels": [3], "hp_heads": [1]}  # any width
 _FFN = {"type": "mlp", "ratio": 1.0}  # any width
+_BRANCH = {"cell": "hr", "width": 16, "depths": [0]}
 _WHERE = re.compile(r"^(stage \d+(, branch \d+)?|stem|head)(, [a-z_]+)*: ")
 
 
-def _problem(branch: dict[str, Any] | None = None, stem: dict[str, Any] | None = None,
-             head: dict[str, Any] | None = None) -> str | None:
+def _problem(
+    branch: dict[str, Any] | None = None,
+    stem: dict[str, Any] | None = None,
+    head: dict[str, Any] | None = None,
+) -> str | None:
     data = {
         "stem": stem or _STEM,
-        "stages": [{"stride": 4, "branches": [branch or {"cell": "hr", "width": 16, "depths": [0]}]}],
+        "stages": [{"stride": 4, "branches": [branch or _BRANCH]}],
         "head": head or _HEAD,
     }
     try:
@@ -39,9 +43,10 @@ def _problem(branch: dict[str, Any] | None = None, stem: dict[str, Any] | None =
     return None
 
 
-@lru_cache(maxsize=None)
-def mixer_problem(width: int, kind: str, heads: int = 1, window: int = 1, hp: str = "",
-                  lp: str = "") -> str | None:
+@cache
+def mixer_problem(
+    width: int, kind: str, heads: int = 1, window: int = 1, hp: str = "", lp: str = ""
+) -> str | None:
     """Problem of a ``kind`` mixer (cswin: ``heads``/``window``; else ``hp``/``lp`` keys)."""
     mixer: dict[str, Any] = {"type": kind}
     if kind == "cswin":
@@ -54,25 +59,25 @@ def mixer_problem(width: int, kind: str, heads: int = 1, window: int = 1, hp: st
     return _problem({"cell": "hr", "width": width, "depths": [1], "mixer": mixer, "ffn": _FFN})
 
 
-@lru_cache(maxsize=None)
+@cache
 def ffn_problem(width: int, kind: str, ratio: float) -> str | None:
     ffn = {"type": kind, "ratio": ratio}
     return _problem({"cell": "hr", "width": width, "depths": [1], "mixer": _MIXER, "ffn": ffn})
 
 
-@lru_cache(maxsize=None)
+@cache
 def conv_problem(width: int, ratio: float) -> str | None:
     """Problem of an mp/af cell with conv path ratio ``ratio``."""
-    return _problem({"cell": "mp", "width": width, "out_width": width, "depths": [0],
-                     "conv_ratio": ratio})
+    return _problem(
+        {"cell": "mp", "width": width, "out_width": width, "depths": [0], "conv_ratio": ratio}
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def stem_problem(width: int, act: str, bias: bool) -> str | None:
     return _problem(stem={"width": width, "act": act, "bias": bias})
 
 
-@lru_cache(maxsize=None)
+@cache
 def head_problem(kind: str, width: int, dropout: float, gn_groups: int) -> str | None:
-    return _problem(head={"type": kind, "width": width, "dropout": dropout,
-                          "gn_groups": gn_groups})
+    return _problem(head={"type": kind, "width": width, "dropout": dropout, "gn_groups": gn_groups})

@@ -17,25 +17,43 @@ from nas.errors import SpaceError
 from nas.space._declaration import SlotOptions, hp_groups, hp_key, lp_sizes
 from nas.space._rules import conv_problem, ffn_problem, mixer_problem
 
-__all__ = ["CONDITIONS", "Menu", "make_menu", "slot_answers", "slot_questions", "walk_slot"]
+__all__ = ["Menu", "make_menu", "slot_answers", "slot_condition", "slot_questions", "walk_slot"]
 
 Ask = Callable[[str, tuple[Any, ...]], Any]
 
-# When each slot question is asked (besides the slot being active).
-CONDITIONS = {
-    "cell": "",
-    "paths": "cell is mp or af",
-    "proto_stride": "cell is af and every module has blocks",
-    "conv_ratio": "cell is mp or af",
-    "mixer": "some module has blocks",
-    "heads": "mixer is cswin",
-    "dim_head": "mixer is cswin",
-    "window": "mixer is cswin",
-    "hp": "mixer is factorized or freq",
-    "lp": "mixer is freq",
-    "ffn": "some module has blocks",
-    "ratio": "some module has blocks",
+# When each slot question is asked (besides the slot being active): (cell, depth, mixer) parts.
+_WHEN: dict[str, tuple[tuple[str, ...] | None, bool, tuple[str, ...] | None]] = {
+    "cell": (None, False, None),
+    "paths": (("mp", "af"), False, None),
+    "proto_stride": (("af",), True, None),
+    "conv_ratio": (("mp", "af"), False, None),
+    "mixer": (None, True, None),
+    "heads": (None, True, ("cswin",)),
+    "dim_head": (None, True, ("cswin",)),
+    "window": (None, True, ("cswin",)),
+    "hp": (None, True, ("factorized", "freq")),
+    "lp": (None, True, ("freq",)),
+    "ffn": (None, True, None),
+    "ratio": (None, True, None),
 }
+
+
+def slot_condition(key: str, opts: SlotOptions | None = None) -> str:
+    """When ``key`` is asked in a slot; parts always true under ``opts`` are left out."""
+    if key.startswith("depth"):
+        return ""
+    cells, blocks, mixers = _WHEN[key]
+    parts = []
+    if cells and (opts is None or not set(opts["cell"]) <= set(cells)):
+        parts.append(f"cell is {' or '.join(cells)}")
+    mixer_part = mixers and (opts is None or not set(opts["mixer"]) <= set(mixers))
+    if key == "proto_stride" and (opts is None or 0 in opts["depth"]):
+        parts.append("every module has blocks")
+    elif blocks and not mixer_part and (opts is None or 0 in opts["depth"]):
+        parts.append("some module has blocks")
+    if mixer_part:
+        parts.append(f"mixer is {' or '.join(mixers)}")  # (a mixer implies blocks)
+    return " and ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -92,30 +110,70 @@ def make_menu(opts: SlotOptions, width: int) -> Menu:
             h = v if o.heads_key == "heads" else (w // v if w % v == 0 else 0)
             if h and mixer_problem(w, "cswin", h, window[0]) is None:
                 heads.append(v)
-    hp = {kind: tuple(k for k in o["hp"] if mixer_problem(w, "factorized", hp=k) is None)
-          for kind in ("factorized",) if kind in o["mixer"]}
+    hp = {
+        kind: tuple(k for k in o["hp"] if mixer_problem(w, "factorized", hp=k) is None)
+        for kind in ("factorized",)
+        if kind in o["mixer"]
+    }
     lp: tuple[str, ...] = ()
     if "freq" in o["mixer"]:
-        ok = {(h, k) for h in o["hp"] for k in o["lp"] if mixer_problem(w, "freq", hp=h, lp=k) is None}
+        ok = {
+            (h, k) for h in o["hp"] for k in o["lp"] if mixer_problem(w, "freq", hp=h, lp=k) is None
+        }
         hp["freq"] = tuple(h for h in o["hp"] if any(p[0] == h for p in ok))
         lp = tuple(k for k in o["lp"] if any(p[1] == k for p in ok))
         if len(ok) != len(hp["freq"]) * len(lp):
-            raise SpaceError(f"{o.where}: at width {w} the valid high-pass and low-pass groups "
-                             "depend on each other, which the space cannot express; "
-                             "narrow hp or lp for this slot")
-    counts = {"cswin": len(heads) * len(window), "factorized": len(hp.get("factorized", ())),
-              "freq": len(hp.get("freq", ())) * len(lp)}
+            raise SpaceError(
+                f"{o.where}: at width {w} the valid high-pass and low-pass groups "
+                "depend on each other, which the space cannot express; "
+                "narrow hp or lp for this slot"
+            )
+    counts = {
+        "cswin": len(heads) * len(window),
+        "factorized": len(hp.get("factorized", ())),
+        "freq": len(hp.get("freq", ())) * len(lp),
+    }
     mixers = tuple(m for m in o["mixer"] if counts[m])
     ratios = {f: tuple(r for r in o["ratio"] if ffn_problem(w, f, r) is None) for f in o["ffn"]}
     ffns = tuple(f for f in o["ffn"] if ratios[f])
     blocks = sum(counts[m] for m in mixers) * sum(len(ratios[f]) for f in ffns)
     depths = o["depth"] if blocks else tuple(d for d in o["depth"] if d == 0)
     conv = tuple(r for r in o["conv_ratio"] if conv_problem(w, r) is None)
-    menu = Menu(o, w, (), depths, o["paths"], conv, o["proto_stride"], mixers, tuple(heads),
-                window, hp, lp, ffns, ratios, blocks)
+    menu = Menu(
+        o,
+        w,
+        (),
+        depths,
+        o["paths"],
+        conv,
+        o["proto_stride"],
+        mixers,
+        tuple(heads),
+        window,
+        hp,
+        lp,
+        ffns,
+        ratios,
+        blocks,
+    )
     cells = tuple(c for c in o["cell"] if menu.count(c, 1) > 0)
-    return Menu(o, w, cells, depths, o["paths"], conv, o["proto_stride"], mixers, tuple(heads),
-                window, hp, lp, ffns, ratios, blocks)
+    return Menu(
+        o,
+        w,
+        cells,
+        depths,
+        o["paths"],
+        conv,
+        o["proto_stride"],
+        mixers,
+        tuple(heads),
+        window,
+        hp,
+        lp,
+        ffns,
+        ratios,
+        blocks,
+    )
 
 
 def slot_questions(menu: Menu, modules: int) -> Iterator[tuple[str, tuple[Any, ...], str]]:
@@ -151,8 +209,14 @@ def walk_slot(ask: Ask, menu: Menu, modules: int, out_width: int) -> dict[str, A
     width = menu.width
     cell = ask("cell", menu.cells)
     depths = [ask(f"depth{k}", menu.depths) for k in range(1, modules + 1)]
-    br: dict[str, Any] = {"cell": cell, "width": width, "depths": depths, "paths": 1,
-                          "proto_stride": 1, "conv_ratio": 1.0}
+    br: dict[str, Any] = {
+        "cell": cell,
+        "width": width,
+        "depths": depths,
+        "paths": 1,
+        "proto_stride": 1,
+        "conv_ratio": 1.0,
+    }
     if cell != "hr":
         br["out_width"] = out_width
         br["paths"] = ask("paths", menu.paths)
@@ -169,8 +233,12 @@ def walk_slot(ask: Ask, menu: Menu, modules: int, out_width: int) -> dict[str, A
         br["mixer"] = {"type": kind, "heads": heads, "window": ask("window", menu.window)}
     else:
         kernels, hh = hp_groups(ask("hp", menu.hp[kind]))
-        mixer: dict[str, Any] = {"type": kind, "heads": sum(hh), "hp_kernels": kernels,
-                                 "hp_heads": hh}
+        mixer: dict[str, Any] = {
+            "type": kind,
+            "heads": sum(hh),
+            "hp_kernels": kernels,
+            "hp_heads": hh,
+        }
         if kind == "freq":
             mixer["lp_sizes"] = lp_sizes(ask("lp", menu.lp))
         br["mixer"] = mixer
@@ -181,8 +249,12 @@ def walk_slot(ask: Ask, menu: Menu, modules: int, out_width: int) -> dict[str, A
 
 def slot_answers(br: BranchConfig) -> dict[str, Any]:
     """The answers (by slot key) that would make the walk build ``br``."""
-    a: dict[str, Any] = {"cell": br.cell, "paths": br.paths, "proto_stride": br.proto_stride,
-                         "conv_ratio": br.conv_ratio}
+    a: dict[str, Any] = {
+        "cell": br.cell,
+        "paths": br.paths,
+        "proto_stride": br.proto_stride,
+        "conv_ratio": br.conv_ratio,
+    }
     a.update({f"depth{k}": d for k, d in enumerate(br.depths, 1)})
     mx = br.mixer
     if mx is not None:
