@@ -6,12 +6,14 @@ import torch
 from torch import nn
 
 from nas.arch import FFNConfig, MixerConfig
-from nas.models._ffn import make_ffn
+from nas.models._ffn import ffn_cost, make_ffn
 from nas.models._layers import to_map, to_tokens
+from nas.models._tally import HW, Tally, conv, ln
 from nas.models._mixers import (
     CrossShapedAttention,
     DiversityShortcut,
     FactorizedAttention,
+    FrequencyFilter,
     make_filter,
 )
 
@@ -42,6 +44,17 @@ class Block(nn.Module):
         x = x + y
         return x + self.ffn(self.norm2(x), size)
 
+    @staticmethod
+    def cost(width: int, mixer: MixerConfig, ffn: FFNConfig, hw: HW) -> Tally:
+        n = hw[0] * hw[1]
+        if mixer.type == "cswin":
+            assert mixer.window is not None
+            mix = (CrossShapedAttention.cost(width, mixer.heads, mixer.window, hw)
+                   + DiversityShortcut.cost(width, n))
+        else:
+            mix = FactorizedAttention.cost(width, mixer.heads, hw)
+        return ln(width, n) + mix + ln(width, n) + ffn_cost(ffn, width, hw)
+
 
 class ConvPosEnc(nn.Module):
     """3x3 depthwise conv plus identity on the token map (MPViT/AFFormer), shared by a stack."""
@@ -53,6 +66,10 @@ class ConvPosEnc(nn.Module):
     def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         feat = to_map(x, *size)
         return to_tokens(self.proj(feat) + feat)
+
+    @staticmethod
+    def cost(width: int, hw: HW) -> Tally:
+        return conv(width, width, 3, hw, groups=width)
 
 
 class Stack(nn.Module):
@@ -85,3 +102,19 @@ class Stack(nn.Module):
             return x
         h, w = x.shape[-2:]
         return to_map(self.forward_tokens(to_tokens(x), (h, w)), h, w)
+
+    @staticmethod
+    def cost(
+        width: int, depth: int, mixer: MixerConfig | None, ffn: FFNConfig | None, pos_enc: bool,
+        hw: HW,
+    ) -> Tally:
+        if depth == 0:
+            return Tally()
+        assert mixer is not None and ffn is not None
+        block = Block.cost(width, mixer, ffn, hw)
+        total = Tally(block.flops * depth, block.params * depth)
+        if pos_enc:
+            total += ConvPosEnc.cost(width, hw).times(depth)
+        if mixer.type in ("factorized", "freq"):
+            total += FrequencyFilter.cost(width, mixer, hw).times(depth)
+        return total

@@ -7,10 +7,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas.arch import ArchConfig, StemConfig
-from nas.models._cells import Fusion, make_cell
-from nas.models._heads import make_head
+from nas.arch._plan import ModulePlan, plan
+from nas.models._cells import Fusion, cell_cost, make_cell
+from nas.models._heads import head_cost, make_head
+from nas.models._tally import HW, Tally, bn, conv, down
 
-__all__ = ["Backbone", "Segmentor", "Stem", "build_model"]
+__all__ = ["Backbone", "Segmentor", "Stem", "analytic_cost", "build_model"]
 
 
 class Stem(nn.Sequential):
@@ -24,22 +26,30 @@ class Stem(nn.Sequential):
             nn.Conv2d(mid, cfg.width, 3, 2, 1, bias=cfg.bias), nn.BatchNorm2d(cfg.width), act(),
         )
 
+    @staticmethod
+    def cost(cfg: StemConfig, hw: HW, cin: int = 3) -> tuple[Tally, HW]:
+        mid, h1 = cfg.width // 2, down(hw, 2)
+        h2 = down(h1, 2)
+        total = (conv(cin, mid, 3, h1, bias=cfg.bias) + bn(mid, h1)
+                 + conv(mid, cfg.width, 3, h2, bias=cfg.bias) + bn(cfg.width, h2))
+        return total, h2
+
 
 class _Module(nn.Module):
     """One module of a stage: optional fusion, then one cell per active branch."""
 
-    def __init__(self, fusion: Fusion | None, cells: dict[int, nn.Module]):
+    def __init__(self, mp: ModulePlan):
         super().__init__()
-        self.fusion = fusion
-        self.branches = list(cells)
-        self.cells = nn.ModuleList(cells.values())
-        self._sources: dict[int, int] = {}
+        f = mp.fusion
+        self.fusion = Fusion(list(f.inputs), list(f.outputs)) if f is not None else None
+        self.wiring = [(c.branch, c.source) for c in mp.cells]
+        self.cells = nn.ModuleList(make_cell(c.cin, c.cfg, c.depth, c.stride) for c in mp.cells)
 
     def forward(self, feats: dict[int, torch.Tensor]) -> dict[int, torch.Tensor]:
         inputs = self.fusion(feats) if self.fusion is not None else feats
         out = dict(feats)
-        for b, cell in zip(self.branches, self.cells):
-            out[b] = cell(inputs[b] if b in inputs else inputs[b - 1])
+        for (branch, source), cell in zip(self.wiring, self.cells):
+            out[branch] = cell(inputs[source])
         return out
 
 
@@ -49,37 +59,12 @@ class Backbone(nn.Module):
 
     def __init__(self, arch: ArchConfig):
         super().__init__()
+        p = plan(arch)
         self.stem = Stem(arch.stem)
-        chans = {0: arch.stem.width}  # channels of each branch's current feature
-        strides = {0: 4}
-        modules: list[nn.Module] = []
-        for s, stage in enumerate(arch.stages):
-            first = stage.first_branch(s)
-            active = list(range(first, s + 1))
-            for m in range(stage.modules):
-                opening = m == 0 and s not in chans
-                fusion = None
-                cin = dict(chans)
-                if stage.fusion:
-                    ins = [(b, chans[b], strides[b]) for b in active if b in chans]
-                    outs = ins + ([(s, stage.branches[-1].width, stage.stride)] if opening else [])
-                    fusion = Fusion(ins, outs)
-                    cin.update({b: c for b, c, _ in outs})
-                cells = {}
-                for b, br in zip(active, stage.branches):
-                    if b in cin:
-                        cells[b] = make_cell(cin[b], br, br.depths[m], 1)
-                    else:  # opened by a strided embedding of the previous branch
-                        step = stage.stride // strides[s - 1]
-                        cells[b] = make_cell(cin[s - 1], br, br.depths[m], step)
-                modules.append(_Module(fusion, cells))
-                for b, br in zip(active, stage.branches):
-                    chans[b] = br.output_width
-                strides[s] = stage.stride
-        self.modules_ = nn.ModuleList(modules)
+        self.modules_ = nn.ModuleList(_Module(mp) for mp in p.modules)
         self.feature_info = [
-            {"num_chs": chans[b], "reduction": strides[b], "module": f"branch{b + 1}"}
-            for b in range(len(arch.stages))
+            {"num_chs": c, "reduction": r, "module": f"branch{b + 1}"}
+            for b, (c, r) in enumerate(zip(p.channels, p.strides))
         ]
 
     @property
@@ -114,3 +99,27 @@ class Segmentor(nn.Module):
 def build_model(arch: ArchConfig) -> Segmentor:
     """Build the segmentor described by ``arch`` (weights freshly initialised)."""
     return Segmentor(arch)
+
+
+def analytic_cost(arch: ArchConfig, input_size: HW) -> tuple[Tally, Tally]:
+    """(backbone, segmentor) FLOPs and params of ``build_model(arch)`` at ``input_size``, from the
+    modules' formulas, without building anything. Equal to fvcore's count and ``numel``."""
+    p = plan(arch)
+    total, hw = Stem.cost(arch.stem, input_size)
+    sizes: dict[int, HW] = {0: hw}
+    for mp in p.modules:
+        inputs = sizes
+        if mp.fusion is not None:
+            t, fused = Fusion.cost(list(mp.fusion.inputs), list(mp.fusion.outputs), sizes)
+            total += t
+            inputs = {**sizes, **fused}
+        new = dict(sizes)
+        for c in mp.cells:
+            t, new[c.branch] = cell_cost(c.cin, c.cfg, c.depth, c.stride, inputs[c.source])
+            total += t
+        sizes = new
+    backbone = total
+    feats = [sizes[b] for b in range(len(p.channels))]
+    total += head_cost(arch.head, p.channels, arch.num_classes, feats)
+    total += Tally(4 * arch.num_classes * input_size[0] * input_size[1])  # final resize
+    return backbone, total

@@ -9,8 +9,9 @@ from torch import nn
 from nas.arch import BranchConfig
 from nas.models._blocks import Stack
 from nas.models._layers import ConvBN, ConvPath, DWConvBN, to_map, to_tokens
+from nas.models._tally import HW, Tally, bn, conv, down, ln
 
-__all__ = ["AFCell", "Fusion", "HRCell", "MPCell", "make_cell"]
+__all__ = ["AFCell", "Fusion", "HRCell", "MPCell", "cell_cost", "make_cell"]
 
 
 class HRCell(nn.Module):
@@ -33,6 +34,14 @@ class HRCell(nn.Module):
         t = self.embed_norm(to_tokens(x))
         t = self.stack.forward_tokens(t, (h, w))
         return to_map(self.norm(t), h, w)
+
+    @staticmethod
+    def cost(cin: int, cfg: BranchConfig, depth: int, stride: int, hw: HW) -> tuple[Tally, HW]:
+        c, out = cfg.width, down(hw, stride)
+        n = out[0] * out[1]
+        total = (conv(cin, c, 1, hw) + conv(c, c, 3, out, groups=c) + ln(c, n) + ln(c, n)
+                 + Stack.cost(c, depth, cfg.mixer, cfg.ffn, False, out))
+        return total, out
 
 
 class MPCell(nn.Module):
@@ -60,6 +69,16 @@ class MPCell(nn.Module):
         outs = [self.conv_path(embeds[0])]
         outs += [stack(e) for stack, e in zip(self.stacks, embeds)]
         return self.aggregate(torch.cat(outs, dim=1))
+
+    @staticmethod
+    def cost(cin: int, cfg: BranchConfig, depth: int, stride: int, hw: HW) -> tuple[Tally, HW]:
+        c, p, out = cfg.width, cfg.paths, down(hw, stride)
+        total = DWConvBN.cost(cin, c, out) + ConvPath.cost(c, int(c * cfg.conv_ratio), out)
+        for _ in range(p - 1):
+            total += DWConvBN.cost(c, c, out)
+        for _ in range(p):
+            total += Stack.cost(c, depth, cfg.mixer, cfg.ffn, True, out)
+        return total + ConvBN.cost((p + 1) * c, cfg.output_width, 1, out), out
 
 
 class AFCell(nn.Module):
@@ -98,12 +117,32 @@ class AFCell(nn.Module):
             out = out + y
         return self.aggregate(out)
 
+    @staticmethod
+    def cost(cin: int, cfg: BranchConfig, depth: int, stride: int, hw: HW) -> tuple[Tally, HW]:
+        c, p = cfg.width, cfg.paths
+        pixel = down(hw, stride)
+        proto = down(pixel, cfg.proto_stride)
+        total = DWConvBN.cost(cin, c, pixel) + ConvPath.cost(c, int(c * cfg.conv_ratio), pixel)
+        for _ in range(p):
+            total += DWConvBN.cost(c, c, proto)
+        if depth:
+            for _ in range(p):
+                total += Stack.cost(c, depth, cfg.mixer, cfg.ffn, True, proto)
+                if proto != pixel:  # bilinear resize back to the pixel grid
+                    total += Tally(4 * c * pixel[0] * pixel[1])
+        return total + ConvBN.cost(c, cfg.output_width, 1, pixel), pixel
+
 
 _CELLS = {"hr": HRCell, "mp": MPCell, "af": AFCell}
 
 
 def make_cell(cin: int, cfg: BranchConfig, depth: int, stride: int) -> nn.Module:
     return _CELLS[cfg.cell](cin, cfg, depth, stride)
+
+
+def cell_cost(cin: int, cfg: BranchConfig, depth: int, stride: int, hw: HW) -> tuple[Tally, HW]:
+    """Cost of a cell on an ``hw`` input, and its output size."""
+    return _CELLS[cfg.cell].cost(cin, cfg, depth, stride, hw)
 
 
 class Fusion(nn.Module):
@@ -148,3 +187,33 @@ class Fusion(nn.Module):
                 total = y if total is None else total + y
             out[bo] = self.act(total)
         return out
+
+    @staticmethod
+    def cost(
+        inputs: list[tuple[int, int, int]], outputs: list[tuple[int, int, int]],
+        sizes: dict[int, HW],
+    ) -> tuple[Tally, dict[int, HW]]:
+        """Cost given the input branches' sizes; also returns every output's size."""
+        total = Tally()
+        out_sizes: dict[int, HW] = {}
+        for bo, co, so in outputs:
+            target = sizes.get(bo)
+            for bi, ci, si in inputs:
+                hw = sizes[bi]
+                if bi == bo:
+                    y = hw
+                elif si < so:
+                    r = so // si
+                    y = down(hw, r)
+                    total += (conv(ci, ci, r + 1, y, groups=ci, bias=False) + bn(ci, y)
+                              + conv(ci, co, 1, y) + bn(co, y))
+                else:
+                    y = hw
+                    total += conv(ci, co, 1, hw) + bn(co, hw)
+                if target is None:
+                    target = y
+                elif y != target:  # nearest resize to the output's grid
+                    total += Tally(co * target[0] * target[1])
+            assert target is not None
+            out_sizes[bo] = target
+        return total, out_sizes

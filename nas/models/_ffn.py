@@ -7,8 +7,9 @@ from torch import nn
 
 from nas.arch import FFNConfig
 from nas.models._layers import to_map, to_tokens
+from nas.models._tally import HW, Tally, conv, linear
 
-__all__ = ["DwMlp", "Mlp", "MixCFN", "make_ffn"]
+__all__ = ["DwMlp", "Mlp", "MixCFN", "ffn_cost", "make_ffn"]
 
 
 class Mlp(nn.Module):
@@ -22,6 +23,11 @@ class Mlp(nn.Module):
 
     def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         return self.fc2(self.act(self.fc1(x)))
+
+    @staticmethod
+    def cost(width: int, hidden: int, hw: HW) -> Tally:
+        n = hw[0] * hw[1]
+        return linear(width, hidden, n) + linear(hidden, width, n)
 
 
 class DwMlp(nn.Module):
@@ -38,6 +44,10 @@ class DwMlp(nn.Module):
         x = self.fc1(x)
         x = self.act(x + to_tokens(self.dw(to_map(x, *size))))
         return self.fc2(x)
+
+    @staticmethod
+    def cost(width: int, hidden: int, hw: HW) -> Tally:
+        return Mlp.cost(width, hidden, hw) + conv(hidden, hidden, 3, hw, groups=hidden)
 
 
 class MixCFN(nn.Module):
@@ -58,9 +68,19 @@ class MixCFN(nn.Module):
         x = torch.cat([self.conv3(a), self.conv5(b)], dim=1)
         return self.fc2(to_tokens(self.act(x)))
 
+    @staticmethod
+    def cost(width: int, hidden: int, hw: HW) -> Tally:
+        half, rest = hidden // 2, hidden - hidden // 2
+        return (Mlp.cost(width, hidden, hw) + conv(half, half, 3, hw, groups=half)
+                + conv(rest, rest, 5, hw, groups=rest))
+
 
 _FFNS = {"mlp": Mlp, "dwmlp": DwMlp, "mixcfn": MixCFN}
 
 
 def make_ffn(cfg: FFNConfig, width: int) -> nn.Module:
     return _FFNS[cfg.type](width, cfg.hidden(width))
+
+
+def ffn_cost(cfg: FFNConfig, width: int, hw: HW) -> Tally:
+    return _FFNS[cfg.type].cost(width, cfg.hidden(width), hw)

@@ -8,8 +8,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas.arch import HeadConfig
+from nas.models._tally import HW, Tally, bn, conv, ln
 
-__all__ = ["ClsHead", "SegFormerHead", "make_head"]
+__all__ = ["ClsHead", "SegFormerHead", "head_cost", "make_head"]
 
 
 class SegFormerHead(nn.Module):
@@ -34,6 +35,15 @@ class SegFormerHead(nn.Module):
         ]
         return self.classifier(self.dropout(self.fuse(torch.cat(outs, dim=1))))
 
+    @staticmethod
+    def cost(channels: tuple[int, ...], cfg: HeadConfig, num_classes: int, sizes: list[HW]) -> Tally:
+        w, hw0 = cfg.width, sizes[0]
+        total = Tally()
+        for c, hw in zip(channels, sizes):  # 1x1 conv, then bilinear resize (always called)
+            total += conv(c, w, 1, hw) + Tally(4 * w * hw0[0] * hw0[1])
+        return (total + conv(w * len(channels), w, 1, hw0, bias=False) + bn(w, hw0)
+                + conv(w, num_classes, 1, hw0))
+
 
 class ClsHead(nn.Module):
     """AFFormer's head-free CLS head (without its unused ``align`` module): on the last branch,
@@ -51,9 +61,21 @@ class ClsHead(nn.Module):
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
         return self.classifier(self.dropout(self.squeeze(feats[-1])))
 
+    @staticmethod
+    def cost(channels: tuple[int, ...], cfg: HeadConfig, num_classes: int, sizes: list[HW]) -> Tally:
+        w, hw = cfg.width, sizes[-1]
+        return (conv(channels[-1], w, 1, hw, bias=False) + ln(w, hw[0] * hw[1])
+                + conv(w, num_classes, 1, hw))
+
 
 _HEADS = {"segformer": SegFormerHead, "cls": ClsHead}
 
 
 def make_head(cfg: HeadConfig, channels: tuple[int, ...], num_classes: int) -> nn.Module:
     return _HEADS[cfg.type](channels, cfg, num_classes)
+
+
+def head_cost(
+    cfg: HeadConfig, channels: tuple[int, ...], num_classes: int, sizes: list[HW]
+) -> Tally:
+    return _HEADS[cfg.type].cost(channels, cfg, num_classes, sizes)

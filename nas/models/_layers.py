@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from nas.models._tally import HW, Tally, bn, conv
+
 __all__ = ["ConvBN", "ConvPath", "DWConvBN", "to_map", "to_tokens"]
 
 
@@ -29,6 +31,10 @@ class ConvBN(nn.Sequential):
             nn.Hardswish() if act else nn.Identity(),
         )
 
+    @staticmethod
+    def cost(cin: int, cout: int, kernel: int, out: HW) -> Tally:
+        return conv(cin, cout, kernel, out, bias=False) + bn(cout, out)
+
 
 class DWConvBN(nn.Module):
     """3x3 depthwise conv (optionally strided) + 1x1 conv + BN + Hardswish: one patch embedding
@@ -43,6 +49,11 @@ class DWConvBN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.bn(self.pw(self.dw(x))))
+
+    @staticmethod
+    def cost(cin: int, cout: int, out: HW) -> Tally:
+        return (conv(cin, cin, 3, out, groups=cin, bias=False) + conv(cin, cout, 1, out, bias=False)
+                + bn(cout, out))
 
 
 class ConvPath(nn.Module):
@@ -60,3 +71,8 @@ class ConvPath(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.project(self.act(self.bn(self.dw(self.expand(x)))))
+
+    @staticmethod
+    def cost(width: int, hidden: int, hw: HW) -> Tally:
+        return (ConvBN.cost(width, hidden, 1, hw) + bn(hidden, hw) + ConvBN.cost(hidden, width, 1, hw)
+                + conv(hidden, hidden, 3, hw, groups=hidden, bias=False))

@@ -15,6 +15,7 @@ from torch import nn
 
 from nas.arch import MixerConfig, des_factor
 from nas.models._layers import to_map
+from nas.models._tally import HW, Tally, bn, conv, einsum, linear
 
 __all__ = [
     "CrossShapedAttention",
@@ -63,6 +64,19 @@ class CrossShapedAttention(nn.Module):
         )
         out = self.proj(self.act(out + v_local))
         return self.bn(out.flatten(0, 1)).view_as(out)
+
+    @staticmethod
+    def cost(width: int, heads: int, window: int, hw: HW) -> Tally:
+        h, w = hw
+        n = h * w
+        half = width // 2
+        # both halves: 2 matmuls (q k^T, attn v) of windows x L^2 x half, L = tokens per stripe
+        stripes = sum(
+            2 * (-(-length // window)) * (window * other) ** 2 * half
+            for length, other in ((h, w), (w, h))
+        )
+        return (linear(width, 2 * width, n) + conv(width, width, 3, hw, groups=width)
+                + Tally(stripes) + linear(width, width, n) + bn(width, n))
 
     def _stripes(self, q, v, h: int, w: int, horizontal: bool) -> torch.Tensor:
         b, _, c = q.shape
@@ -117,6 +131,12 @@ class DiversityShortcut(nn.Module):
         x = self.right(x.view(*lead, self.k, self.p)).transpose(-1, -2)
         return self.left(self.act(x)).transpose(-1, -2).flatten(-2, -1)
 
+    @staticmethod
+    def cost(width: int, tokens: int) -> Tally:
+        p = des_factor(width)
+        k = width // p
+        return linear(p, p, tokens * k) + linear(k, k, tokens * p)
+
 
 class FrequencyFilter(nn.Module):
     """Shared by the blocks of one stack. High-pass: depthwise convs of ``hp_kernels`` on groups
@@ -153,6 +173,18 @@ class FrequencyFilter(nn.Module):
             out = out + lp.reshape(b, heads, ch, n).transpose(-1, -2)
         return out
 
+    @staticmethod
+    def cost(width: int, cfg: MixerConfig, hw: HW) -> Tally:
+        """One application (the stack shares the parameters between its blocks)."""
+        head_dim = width // cfg.heads
+        assert cfg.hp_kernels is not None and cfg.hp_heads is not None
+        total = Tally()
+        for n_heads, k in zip(cfg.hp_heads, cfg.hp_kernels):
+            total += conv(n_heads * head_dim, n_heads * head_dim, k, hw, groups=n_heads * head_dim)
+        if cfg.lp_sizes:  # per group: pool (1 per input element) + bilinear (4 per output)
+            total += Tally(5 * width * hw[0] * hw[1])
+        return total
+
 
 class FactorizedAttention(nn.Module):
     """``scale * q (softmax_N(k)^T v) + filter(q, v)``, then an output projection."""
@@ -174,6 +206,13 @@ class FactorizedAttention(nn.Module):
         att = torch.einsum("b h n k, b h k v -> b h n v", q, kv)
         x = self.scale * att + filt(q, v, size)
         return self.proj(x.transpose(1, 2).reshape(b, n, c))
+
+    @staticmethod
+    def cost(width: int, heads: int, hw: HW) -> Tally:
+        """Without the shared filter (see :meth:`FrequencyFilter.cost`)."""
+        n = hw[0] * hw[1]
+        einsum_kv = einsum(n * width * (width // heads))  # softmax(k)^T v, then q (k^T v)
+        return linear(width, 3 * width, n) + einsum_kv + einsum_kv + linear(width, width, n)
 
 
 def make_filter(cfg: MixerConfig, width: int) -> FrequencyFilter | None:
