@@ -11,6 +11,7 @@ import sys
 import typer
 
 from nas.cli._build import build_cmd
+from nas.cli._cost import cost_cmd
 from nas.cli._space import space_app
 from nas.errors import NasError
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.add_typer(space_app, name="space")
 app.command("build")(build_cmd)
+app.command("cost")(cost_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

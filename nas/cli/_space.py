@@ -17,10 +17,19 @@ SpaceArg = Annotated[str, typer.Argument(help="A space name (hybrid, hrvit, mpvi
 
 
 @space_app.command("show")
-def show_cmd(space: SpaceArg = "hybrid") -> None:
-    """List the dimensions of SPACE, their choices and conditions, and its size."""
+def show_cmd(
+    space: SpaceArg = "hybrid",
+    budget: Annotated[list[str] | None, typer.Option("--budget", help="e.g. 5GFLOPs; repeatable.")] = None,
+    input: Annotated[str, typer.Option("--input", help="Input size HxW for the budget.")] = "512x512",
+    n: Annotated[int, typer.Option("--n", help="Samples for the feasible fraction.")] = 500,
+) -> None:
+    """List the dimensions of SPACE, their choices and conditions, and its size; with --budget,
+    the cost range of the space and the share of it inside the budget."""
+    from nas.cost import parse_budgets, parse_size, space_report
     from nas.space import load_space
 
+    limits = parse_budgets(budget or [])  # bad input fails before anything is printed
+    size = parse_size(input)
     sp = load_space(space)
     table = Table(title=f"search space {sp.name}")
     for col in ("dimension", "choices", "condition"):
@@ -32,6 +41,8 @@ def show_cmd(space: SpaceArg = "hybrid") -> None:
     console.print(
         f"{len(sp.dimensions)} dimensions; size: 10^{sp.size_log10:.1f} distinct architectures"
     )
+    if limits:
+        console.print(space_report(sp, limits, size, n=n).text())
 
 
 @space_app.command("sample")

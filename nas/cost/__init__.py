@@ -1,15 +1,44 @@
-"""What a candidate costs: fvcore FLOPs, params and measured latency (ground truth, built model)."""
+"""What a candidate costs, before and after it is built.
 
+* Analytic (no model built): :func:`estimate` -> :class:`Cost` (exact FLOPs by fvcore's
+  convention, exact params), from per-module formulas.
+* Ground truth (model built): :func:`count_flops` (fvcore), :func:`count_params`,
+  :func:`measure`, :func:`measure_latency`.
+* Budgets: :class:`Budget` (``Budget.parse("5GFLOPs, 30ms")``), the gate :func:`violation`, and
+  budget-aware sampling :func:`sample_within` / :func:`cheapest`.
+"""
+
+from nas.cost._budget import Budget, Limit, parse_budgets
+from nas.cost._estimate import Cost, estimate
 from nas.cost._fvcore import count_flops, count_params, parse_size
+from nas.cost._gate import (
+    BudgetInfeasibleError,
+    SpaceReport,
+    cheapest,
+    sample_within,
+    space_report,
+    violation,
+)
 from nas.cost._latency import Latency, measure_latency
 from nas.cost._measure import Measured, measure
 
 __all__ = [
+    "Budget",
+    "BudgetInfeasibleError",
+    "Cost",
     "Latency",
+    "Limit",
     "Measured",
+    "SpaceReport",
+    "cheapest",
     "count_flops",
     "count_params",
+    "estimate",
     "measure",
     "measure_latency",
+    "parse_budgets",
     "parse_size",
+    "sample_within",
+    "space_report",
+    "violation",
 ]

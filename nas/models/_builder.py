@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -12,7 +16,7 @@ from nas.models._cells import Fusion, cell_cost, make_cell
 from nas.models._heads import head_cost, make_head
 from nas.models._tally import HW, Tally, bn, conv, down
 
-__all__ = ["Backbone", "Segmentor", "Stem", "analytic_cost", "build_model"]
+__all__ = ["Backbone", "Segmentor", "Stem", "Unit", "analytic_cost", "build_model", "units"]
 
 
 class Stem(nn.Sequential):
@@ -101,25 +105,86 @@ def build_model(arch: ArchConfig) -> Segmentor:
     return Segmentor(arch)
 
 
+@dataclass(frozen=True)
+class Unit:
+    """One separately buildable and measurable piece of a segmentor at a fixed input size: the
+    stem, a fusion, a cell, or the head with the final resize. ``key`` identifies it (same key,
+    same computation), ``make`` builds it, and ``inputs`` are its input shapes (batch 1)."""
+
+    kind: str
+    key: str
+    inputs: tuple[tuple[int, ...], ...]
+    cost: Tally
+    make: Callable[[], nn.Module] = field(compare=False, repr=False)
+
+
+def units(arch: ArchConfig, input_size: HW) -> list[Unit]:
+    """The segmentor as a list of units, each with its analytic cost, without building any."""
+    p = plan(arch)
+    out: list[Unit] = []
+    t, hw = Stem.cost(arch.stem, input_size)
+    out.append(Unit("stem", _key("stem", arch.stem, input_size), ((1, 3, *input_size),), t,
+                    partial(Stem, arch.stem)))
+    sizes: dict[int, HW] = {0: hw}
+    chans: dict[int, int] = {0: arch.stem.width}
+    for mp in p.modules:
+        inputs, in_chans = sizes, chans
+        if (f := mp.fusion) is not None:
+            t, fused = Fusion.cost(list(f.inputs), list(f.outputs), sizes)
+            shapes = tuple((1, c, *sizes[b]) for b, c, _ in f.inputs)
+            out.append(Unit("fusion", _key("fusion", f, shapes), shapes, t,
+                            partial(_FusionUnit, list(f.inputs), list(f.outputs))))
+            inputs = {**sizes, **fused}
+            in_chans = {**chans, **{b: c for b, c, _ in f.outputs}}
+        new, new_chans = dict(sizes), dict(chans)
+        for c in mp.cells:
+            t, new[c.branch] = cell_cost(c.cin, c.cfg, c.depth, c.stride, inputs[c.source])
+            shape = (1, in_chans[c.source], *inputs[c.source])
+            key = _key(c.cfg.cell, (c.cfg, c.depth, c.stride), (shape,))
+            out.append(Unit(f"cell:{c.cfg.cell}", key, (shape,), t,
+                            partial(make_cell, c.cin, c.cfg, c.depth, c.stride)))
+            new_chans[c.branch] = c.cfg.output_width
+        sizes, chans = new, new_chans
+    feats = tuple((1, p.channels[b], *sizes[b]) for b in range(len(p.channels)))
+    t = head_cost(arch.head, p.channels, arch.num_classes, [f[2:] for f in feats])
+    t += Tally(4 * arch.num_classes * input_size[0] * input_size[1])  # final resize
+    out.append(Unit("head", _key("head", (arch.head, arch.num_classes, input_size), feats),
+                    feats, t, partial(_HeadUnit, arch, p.channels, input_size)))
+    return out
+
+
 def analytic_cost(arch: ArchConfig, input_size: HW) -> tuple[Tally, Tally]:
     """(backbone, segmentor) FLOPs and params of ``build_model(arch)`` at ``input_size``, from the
     modules' formulas, without building anything. Equal to fvcore's count and ``numel``."""
-    p = plan(arch)
-    total, hw = Stem.cost(arch.stem, input_size)
-    sizes: dict[int, HW] = {0: hw}
-    for mp in p.modules:
-        inputs = sizes
-        if mp.fusion is not None:
-            t, fused = Fusion.cost(list(mp.fusion.inputs), list(mp.fusion.outputs), sizes)
-            total += t
-            inputs = {**sizes, **fused}
-        new = dict(sizes)
-        for c in mp.cells:
-            t, new[c.branch] = cell_cost(c.cin, c.cfg, c.depth, c.stride, inputs[c.source])
-            total += t
-        sizes = new
-    backbone = total
-    feats = [sizes[b] for b in range(len(p.channels))]
-    total += head_cost(arch.head, p.channels, arch.num_classes, feats)
-    total += Tally(4 * arch.num_classes * input_size[0] * input_size[1])  # final resize
-    return backbone, total
+    parts = units(arch, input_size)
+    backbone = sum((u.cost for u in parts if u.kind != "head"), Tally())
+    return backbone, backbone + parts[-1].cost
+
+
+def _key(kind: str, cfg: object, shapes: object) -> str:
+    return f"{kind}|{cfg!r}|{shapes!r}"
+
+
+class _FusionUnit(nn.Module):
+    """A fusion as a unit: positional input tensors in, a list out."""
+
+    def __init__(self, inputs: list, outputs: list):
+        super().__init__()
+        self.branches = [b for b, _, _ in inputs]
+        self.fusion = Fusion(inputs, outputs)
+
+    def forward(self, *xs: torch.Tensor) -> list[torch.Tensor]:
+        return list(self.fusion(dict(zip(self.branches, xs))).values())
+
+
+class _HeadUnit(nn.Module):
+    """The head and the final resize, on positional branch features."""
+
+    def __init__(self, arch: ArchConfig, channels: tuple[int, ...], size: HW):
+        super().__init__()
+        self.size = size
+        self.head = make_head(arch.head, channels, arch.num_classes)
+
+    def forward(self, *feats: torch.Tensor) -> torch.Tensor:
+        y = self.head(list(feats))
+        return F.interpolate(y, size=self.size, mode="bilinear", align_corners=False)

@@ -1,0 +1,63 @@
+"""``nas cost ARCH``: analytic and fvcore FLOPs, params, predicted and measured latency."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+
+def cost_cmd(
+    arch: Annotated[str, typer.Argument(help="A reference name or a config file.")],
+    input: Annotated[str, typer.Option("--input", help="Input size HxW.")] = "512x512",
+    latency: Annotated[bool, typer.Option("--latency", help="Also measure latency (CPU, batch 1).")] = False,
+    threads: Annotated[int, typer.Option("--threads", help="CPU threads for --latency.")] = 2,
+    table: Annotated[Path | None, typer.Option("--table", help="Latency table for a prediction.")] = None,
+    no_fvcore: Annotated[bool, typer.Option("--no-fvcore", help="Skip the fvcore cross-check.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Price ARCH: analytic FLOPs/params (no model built), fvcore FLOPs, latency."""
+    from nas.arch import load_arch
+    from nas.cost import count_flops, estimate, measure_latency, parse_size
+
+    size = parse_size(input)
+    config = load_arch(arch)
+    t0 = time.perf_counter()
+    est = estimate(config, size)
+    out: dict = {"name": config.name, "input": f"{size[0]}x{size[1]}", "params": est.params,
+                 "flops": est.flops, "estimate_ms": (time.perf_counter() - t0) * 1e3}
+    model = None
+    if not no_fvcore or latency:
+        from nas.models import build_model
+
+        model = build_model(config).eval()
+    if not no_fvcore:
+        t0 = time.perf_counter()
+        out["fvcore_flops"] = count_flops(model, size)
+        out["fvcore_ms"] = (time.perf_counter() - t0) * 1e3
+    if table is not None:
+        from nas.cost import load_table, predict_latency
+
+        out["predicted_latency_ms"] = predict_latency(config, load_table(table), size)
+    if latency:
+        lat = measure_latency(model, size, threads=threads)
+        out["latency_ms"], out["latency_iqr_ms"] = lat.median_ms, lat.spread_ms
+    if as_json:
+        typer.echo(json.dumps(out))
+        return
+    t = Table(title=f"{config.name or arch} at {out['input']}", show_header=False)
+    t.add_row("params", f"{est.params:,}")
+    t.add_row("FLOPs (analytic)", f"{est.flops:,} ({est.flops / 1e9:.3f} G) in {out['estimate_ms']:.2f} ms")
+    if "fvcore_flops" in out:
+        same = "equal" if out["fvcore_flops"] == est.flops else f"differs by {out['fvcore_flops'] - est.flops:+,}"
+        t.add_row("FLOPs (fvcore)", f"{out['fvcore_flops']:,} ({same}) in {out['fvcore_ms']:.0f} ms")
+    if "predicted_latency_ms" in out:
+        t.add_row("latency (predicted)", f"{out['predicted_latency_ms']:.1f} ms")
+    if latency:
+        t.add_row("latency (measured)", f"{out['latency_ms']:.1f} ms (IQR {out['latency_iqr_ms']:.1f}), {threads} threads")
+    Console().print(t)
