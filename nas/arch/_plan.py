@@ -4,6 +4,11 @@ the analytic cost model (so the topology rules live in one place).
 A plan is a list of modules; each module is an optional fusion followed by one cell per active
 branch. Every cell knows its input channels, and the stride of the embedding that opens a new
 branch when no fusion does.
+
+Only what the outputs need is kept: a liveness pass from the requested outputs (by default the
+branches the head reads: all of them for a SegFormer head, the last one for a CLS head) drops
+cells whose result nothing reads and fusion outputs nobody consumes, so no module is built or
+counted that would compute a value and throw it away.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 
 from nas.arch._config import ArchConfig, BranchConfig
 
-__all__ = ["CellPlan", "FusionPlan", "ModulePlan", "Plan", "plan"]
+__all__ = ["CellPlan", "FusionPlan", "ModulePlan", "Plan", "head_inputs", "plan"]
 
 Port = tuple[int, int, int]  # (branch, channels, stride)
 
@@ -45,10 +50,27 @@ class Plan:
     modules: tuple[ModulePlan, ...]
     channels: tuple[int, ...]  # final feature channels per branch
     strides: tuple[int, ...]
+    outputs: tuple[int, ...]  # branches the backbone returns
+    dropped: int  # cells dropped because nothing reads their result
+
+    @property
+    def output_channels(self) -> tuple[int, ...]:
+        return tuple(self.channels[b] for b in self.outputs)
+
+    @property
+    def output_strides(self) -> tuple[int, ...]:
+        return tuple(self.strides[b] for b in self.outputs)
 
 
-def plan(arch: ArchConfig) -> Plan:
-    """Unfold ``arch`` into modules. Branch 0 starts as the stem output (stride 4)."""
+def head_inputs(arch: ArchConfig) -> tuple[int, ...]:
+    """Branches the head reads: all for ``segformer``, the last for ``cls``."""
+    n = len(arch.stages)
+    return (n - 1,) if arch.head.type == "cls" else tuple(range(n))
+
+
+def plan(arch: ArchConfig, outputs: tuple[int, ...] | None = None) -> Plan:
+    """Unfold ``arch`` into modules computing ``outputs`` (default: :func:`head_inputs`).
+    Branch 0 starts as the stem output (stride 4)."""
     chans = {0: arch.stem.width}
     strides = {0: 4}
     modules: list[ModulePlan] = []
@@ -75,7 +97,33 @@ def plan(arch: ArchConfig) -> Plan:
                 chans[b] = br.output_width
             strides[s] = stage.stride
     n = len(arch.stages)
+    outputs = head_inputs(arch) if outputs is None else tuple(outputs)
+    kept, dropped = _live(modules, outputs)
     return Plan(
-        arch.stem.width, tuple(modules), tuple(chans[b] for b in range(n)),
-        tuple(strides[b] for b in range(n)),
+        arch.stem.width, kept, tuple(chans[b] for b in range(n)),
+        tuple(strides[b] for b in range(n)), outputs, dropped,
     )
+
+
+def _live(modules: list[ModulePlan], outputs: tuple[int, ...]) -> tuple[tuple[ModulePlan, ...], int]:
+    """Backward liveness: keep the cells whose result is read later (or returned) and the fusion
+    outputs those cells read; count the dropped cells."""
+    live = set(outputs)
+    kept: list[ModulePlan] = []
+    dropped = 0
+    for mp in reversed(modules):
+        cells = tuple(c for c in mp.cells if c.branch in live)
+        dropped += len(mp.cells) - len(cells)
+        sources = {c.source for c in cells}
+        live -= {c.branch for c in cells}
+        fusion = mp.fusion
+        if fusion is not None:
+            outs = tuple(o for o in fusion.outputs if o[0] in sources)
+            fusion = FusionPlan(fusion.inputs, outs) if outs else None
+            if fusion is not None:
+                live |= {b for b, _, _ in fusion.inputs}
+        else:
+            live |= sources
+        if cells:
+            kept.append(ModulePlan(fusion, cells))
+    return tuple(reversed(kept)), dropped

@@ -61,14 +61,17 @@ class Backbone(nn.Module):
     """Stem and stages. ``forward`` returns one feature map per branch; ``feature_info`` gives
     their channels and strides (timm's convention)."""
 
-    def __init__(self, arch: ArchConfig):
+    def __init__(self, arch: ArchConfig, outputs: tuple[int, ...] | None = None):
+        """``outputs``: the branches to return (0-based); default: those the head reads. Only
+        the modules these outputs need are built."""
         super().__init__()
-        p = plan(arch)
+        p = plan(arch, outputs)
+        self.outputs = p.outputs
         self.stem = Stem(arch.stem)
         self.modules_ = nn.ModuleList(_Module(mp) for mp in p.modules)
         self.feature_info = [
-            {"num_chs": c, "reduction": r, "module": f"branch{b + 1}"}
-            for b, (c, r) in enumerate(zip(p.channels, p.strides))
+            {"num_chs": p.channels[b], "reduction": p.strides[b], "module": f"branch{b + 1}"}
+            for b in p.outputs
         ]
 
     @property
@@ -83,7 +86,7 @@ class Backbone(nn.Module):
         feats = {0: self.stem(x)}
         for module in self.modules_:
             feats = module(feats)
-        return [feats[b] for b in range(len(self.feature_info))]
+        return [feats[b] for b in self.outputs]
 
 
 class Segmentor(nn.Module):
@@ -127,7 +130,7 @@ def units(arch: ArchConfig, input_size: HW) -> list[Unit]:
                     partial(Stem, arch.stem)))
     sizes: dict[int, HW] = {0: hw}
     chans: dict[int, int] = {0: arch.stem.width}
-    for mp in p.modules:
+    for mp in p.modules:  # only the modules the head needs (see nas.arch.plan)
         inputs, in_chans = sizes, chans
         if (f := mp.fusion) is not None:
             t, fused = Fusion.cost(list(f.inputs), list(f.outputs), sizes)
@@ -145,11 +148,11 @@ def units(arch: ArchConfig, input_size: HW) -> list[Unit]:
                             partial(make_cell, c.cin, c.cfg, c.depth, c.stride)))
             new_chans[c.branch] = c.cfg.output_width
         sizes, chans = new, new_chans
-    feats = tuple((1, p.channels[b], *sizes[b]) for b in range(len(p.channels)))
-    t = head_cost(arch.head, p.channels, arch.num_classes, [f[2:] for f in feats])
+    feats = tuple((1, p.channels[b], *sizes[b]) for b in p.outputs)
+    t = head_cost(arch.head, p.output_channels, arch.num_classes, [f[2:] for f in feats])
     t += Tally(4 * arch.num_classes * input_size[0] * input_size[1])  # final resize
     out.append(Unit("head", _key("head", (arch.head, arch.num_classes, input_size), feats),
-                    feats, t, partial(_HeadUnit, arch, p.channels, input_size)))
+                    feats, t, partial(_HeadUnit, arch, p.output_channels, input_size)))
     return out
 
 

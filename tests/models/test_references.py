@@ -59,7 +59,8 @@ def test_feature_info_matches_features(name):
     x = torch.zeros(1, 3, 96, 128)
     with torch.no_grad():
         feats = model.backbone(x)
-    assert [f["num_chs"] for f in model.backbone.feature_info] == list(arch.feature_channels)
+    expected = [arch.feature_channels[b] for b in model.backbone.outputs]
+    assert [f["num_chs"] for f in model.backbone.feature_info] == expected
     for info, f in zip(model.backbone.feature_info, feats):
         assert f.shape[1] == info["num_chs"]
         assert f.shape[-2:] == (-(-96 // info["reduction"]), -(-128 // info["reduction"]))
@@ -73,3 +74,17 @@ def test_hrvit_runs_where_the_original_crashes(size):
         y = model(torch.randn(1, 3, *size))
     assert y.shape == (1, 150, *size)
     assert torch.isfinite(y).all()
+
+
+def test_cls_head_backbone_returns_only_what_it_reads():
+    """AFFormer's CLS head reads the last branch; a full backbone returns all four (Table 2)."""
+    from nas.models import Backbone
+
+    arch = load_arch("afformer_tiny")
+    assert build_model(arch).backbone.outputs == (3,)
+    full = Backbone(arch, outputs=(0, 1, 2, 3)).eval()
+    with torch.no_grad():
+        feats = full(torch.zeros(1, 3, 512, 512))
+    assert [tuple(f.shape[1:]) for f in feats] == [
+        (64, 128, 128), (160, 64, 64), (216, 64, 64), (216, 64, 64)]
+    assert count_params(full) == BACKBONE_PARAMS["afformer_tiny"]
