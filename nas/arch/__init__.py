@@ -12,6 +12,7 @@ from nas.arch._config import (
     des_factor,
 )
 from nas.arch._io import load_arch, reference_names
+from nas.arch._plan import Plan, head_inputs, plan
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -20,9 +21,12 @@ __all__ = [
     "FFNConfig",
     "HeadConfig",
     "MixerConfig",
+    "Plan",
     "StageConfig",
     "StemConfig",
     "des_factor",
+    "head_inputs",
     "load_arch",
+    "plan",
     "reference_names",
 ]
