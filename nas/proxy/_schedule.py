@@ -1,0 +1,116 @@
+"""``Schedule``: every knob of one proxy training run, frozen and overridable."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from typing import Any
+
+from nas.errors import NasError
+
+__all__ = ["DEFAULT_SCHEDULE", "Schedule"]
+
+Size = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How a candidate is trained and evaluated by the proxy.
+
+    Sizes are (H, W). Training: ``epochs`` passes over ``n_train`` samples (evenly spaced over
+    the split; all when None), batches of ``batch_size`` random ``train_size`` crops of the
+    samples scaled by a factor drawn from ``scale_range`` (and flipped with probability 1/2 when
+    ``flip``); AdamW (``lr``, ``weight_decay``; no decay on norms and biases) with a linear
+    warm-up over ``warmup_epochs`` then a per-step cosine decay to ``lr * min_lr_ratio``;
+    gradients clipped to norm ``grad_clip`` (None: off).
+
+    Evaluation: ``n_val`` samples at ``eval_size`` (None: as stored when all samples share one
+    size, else resized to ``train_size``), after every ``eval_every`` epochs and after the last.
+    The training samples are stored at the same size before the random scaling, so
+    ``eval_size`` is also the base scale of training.
+
+    ``bf16``: bfloat16 autocast on CPU (off by default: measure before turning it on); on CUDA
+    the trainer always uses autocast. ``threads``: torch intra-op threads during the run.
+    """
+
+    epochs: int = 4
+    batch_size: int = 8
+    train_size: Size = (96, 96)
+    eval_size: Size | None = None
+    n_train: int | None = 256
+    n_val: int | None = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_epochs: float = 0.5
+    min_lr_ratio: float = 0.01
+    scale_range: tuple[float, float] = (0.75, 1.5)
+    flip: bool = True
+    grad_clip: float | None = 1.0
+    eval_every: int = 1
+    eval_batch_size: int = 16
+    bf16: bool = False
+    threads: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("train_size", "eval_size", "scale_range"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        problem = self._problem()
+        if problem:
+            raise NasError(f"schedule: {problem}")
+
+    def _problem(self) -> str | None:
+        for name in ("epochs", "batch_size", "eval_every", "eval_batch_size", "threads"):
+            if int(getattr(self, name)) < 1:
+                return f"{name} must be >= 1, got {getattr(self, name)}"
+        for name in ("n_train", "n_val"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                return f"{name} must be >= 1 or None (all), got {v}"
+        for name in ("train_size", "eval_size"):
+            v = getattr(self, name)
+            if v is None and name == "eval_size":
+                continue
+            if not (isinstance(v, tuple) and len(v) == 2 and min(v) >= 32):
+                return f"{name} must be (H, W) with both sides >= 32, got {v}"
+        if not self.lr > 0:
+            return f"lr must be > 0, got {self.lr}"
+        if self.weight_decay < 0 or self.warmup_epochs < 0 or not 0 <= self.min_lr_ratio <= 1:
+            return "weight_decay and warmup_epochs must be >= 0 and min_lr_ratio in [0, 1]"
+        lo, hi = self.scale_range
+        if not 0 < lo <= hi:
+            return f"scale_range must be 0 < lo <= hi, got {self.scale_range}"
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            return f"grad_clip must be > 0 or None, got {self.grad_clip}"
+        return None
+
+    def replace(self, **overrides: Any) -> Schedule:
+        """A copy with ``overrides`` applied; ``None`` values are skipped (handy for CLI flags),
+        so pass a field's None explicitly via :func:`dataclasses.replace` if you need it."""
+        names = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise NasError(f"schedule: unknown field(s) {unknown}; known: {sorted(names)}")
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        for k, v in out.items():
+            if isinstance(v, tuple):
+                out[k] = list(v)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schedule:
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise NasError(f"schedule: unknown field(s) {unknown}; known: {sorted(names)}")
+        return cls(**data)
+
+
+DEFAULT_SCHEDULE = Schedule()
+"""The proxy's default: 4 epochs over 256 samples, 96x96 crops, batch 8 (128 steps), eval on
+64. Sized for a ~3-5 GFLOPs@512 architecture to train in well under 3 minutes on 2 CPU cores;
+every field can be overridden (``DEFAULT_SCHEDULE.replace(epochs=8)``)."""
