@@ -12,6 +12,7 @@ import typer
 
 from nas.cli._build import build_cmd
 from nas.cli._cost import cost_cmd
+from nas.cli._profile import profile_cmd
 from nas.cli._space import space_app
 from nas.cli._train import train_cmd
 from nas.errors import NasError
@@ -29,6 +30,7 @@ app.add_typer(space_app, name="space")
 app.command("build")(build_cmd)
 app.command("cost")(cost_cmd)
 app.command("train")(train_cmd)
+app.command("profile")(profile_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,9 +41,9 @@ def cost_cmd(
         out["fvcore_flops"] = count_flops(model, size)
         out["fvcore_ms"] = (time.perf_counter() - t0) * 1e3
     if table is not None:
-        from nas.cost import load_table, predict_latency
+        from nas.cost import LatencyTable, predict_latency
 
-        out["predicted_latency_ms"] = predict_latency(config, load_table(table), size)
+        out["predicted_latency_ms"] = predict_latency(config, LatencyTable.load(table), size)
     if latency:
         lat = measure_latency(model, size, threads=threads)
         out["latency_ms"], out["latency_iqr_ms"] = lat.median_ms, lat.spread_ms

@@ -19,7 +19,9 @@ from nas.cost._gate import (
     space_report,
     violation,
 )
+from nas.cost._fingerprint import device_fingerprint
 from nas.cost._latency import Latency, measure_latency
+from nas.cost._latency_table import LatencyTable, build_table, predict_latency, profile
 from nas.cost._measure import Measured, measure
 
 __all__ = [
@@ -27,10 +29,13 @@ __all__ = [
     "BudgetInfeasibleError",
     "Cost",
     "Latency",
+    "LatencyTable",
     "Limit",
     "Measured",
     "SpaceReport",
+    "build_table",
     "cheapest",
+    "device_fingerprint",
     "count_flops",
     "count_params",
     "estimate",
@@ -38,6 +43,8 @@ __all__ = [
     "measure_latency",
     "parse_budgets",
     "parse_size",
+    "predict_latency",
+    "profile",
     "sample_within",
     "space_report",
     "violation",

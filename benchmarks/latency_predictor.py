@@ -1,0 +1,193 @@
+"""How well the latency table predicts whole-model latency: random in-budget architectures of a
+space, predicted (sum of unit medians, and with the fitted correction) against measured
+(``measure_latency``: batch 1, median of --runs after --warmup).
+
+    python benchmarks/latency_predictor.py [--n 50] [--input 512x512] [--threads 2]
+
+Steps: draw --n evaluation architectures (seeds from --seed) and --calib calibration ones (seeds
+from --calib-seed; the two sets never share a seed) within --budget-gflops; profile the units of
+both into a fresh table (timed) and measure all models whole; fit the correction
+(``measured ~ a * sum + b * n_units + c``) on the calibration models only; measure the first
+--noise-n evaluation models a second time (the measurement's own noise). Rank correlations use
+pandas (scipy not needed).
+
+On a shared machine the load of other processes changes from minute to minute, and with a fixed
+thread count an oversubscribed CPU slows every parallel op down by a varying factor. By default
+(--interleave) each architecture's new units are therefore profiled right before the whole model
+is timed, so that both see about the same load; the table is the same as with --no-interleave
+(all units profiled first), only the order of the measurements differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from nas.cost import measure_latency, parse_size
+from nas.cost._latency_table import (
+    LatencyTable,
+    fit_correction,
+    predict_latency,
+    profile_units,
+    sample_archs,
+)
+from nas.models import analytic_cost, build_model, units
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=50, help="evaluation architectures")
+    ap.add_argument("--input", default="512x512")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--space", default="hybrid")
+    ap.add_argument("--budget-gflops", type=float, default=5.0)
+    ap.add_argument("--seed", type=int, default=100_000, help="first seed of the evaluation set")
+    ap.add_argument("--calib", type=int, default=15, help="calibration architectures (0: none)")
+    ap.add_argument("--calib-seed", type=int, default=0, help="first seed of the calibration set")
+    ap.add_argument("--runs", type=int, default=20, help="timed runs per whole model and unit")
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--noise-n", type=int, default=10, help="models measured twice")
+    ap.add_argument("--out", type=Path, default=None, help="table folder (default: a temp dir)")
+    ap.add_argument("--quiet", action="store_true", help="no per-architecture lines")
+    ap.add_argument("--interleave", action=argparse.BooleanOptionalAction, default=True,
+                    help="profile each arch's new units just before timing it whole (default), "
+                    "so both see the same machine load; --no-interleave profiles all first")
+    args = ap.parse_args()
+    size = parse_size(args.input)
+    limit = args.budget_gflops * 1e9
+    t_start = time.monotonic()
+
+    evals = sample_archs(args.space, args.n, args.seed, size, limit)
+    calib = sample_archs(args.space, args.calib, args.calib_seed, size, limit) if args.calib else []
+    overlap = {s for s, _ in evals} & {s for s, _ in calib}
+    if overlap:
+        raise SystemExit(f"calibration and evaluation sets share seeds {sorted(overlap)[:5]}; "
+                         "move --seed or --calib-seed")
+    print(f"# load average at start: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"# torch {torch.__version__}, {args.device}, {args.threads} threads, input "
+          f"{size[0]}x{size[1]}, batch 1, median of {args.runs} after {args.warmup} warm-up")
+    print(f"# {args.space}: {len(evals)} evaluation archs within {args.budget_gflops:g} GFLOPs "
+          f"(seeds {args.seed}..), {len(calib)} calibration archs (seeds {args.calib_seed}..)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.out if args.out is not None else Path(tmp)
+        table = LatencyTable.open(folder, args.device, args.threads, size)
+        everything = calib + evals
+        all_units = [u for _, a in everything for u in units(a, size)]
+        todo = len(table.missing(all_units))
+        t_profile = 0.0
+
+        def profile(parts, progress=None) -> None:
+            nonlocal t_profile
+            t0 = time.monotonic()
+            profile_units(parts, table, warmup=args.warmup, runs=args.runs, progress=progress)
+            t_profile += time.monotonic() - t0
+
+        if not args.interleave:
+            profile(all_units, _progress)
+        measured = []
+        for i, (seed, arch) in enumerate(everything):
+            _progress("profile+measure" if args.interleave else "measure", i, len(everything))
+            if args.interleave:
+                profile(units(arch, size))
+            measured.append(_measure(arch, size, args))
+            if not args.quiet:
+                raw, ms = predict_latency(arch, table, corrected=False), measured[-1]
+                kind = "calib" if i < len(calib) else "eval "
+                print(f"\r  {kind} seed {seed:>6d}  {len(units(arch, size)):2d} units  measured "
+                      f"{ms:8.1f} ms  sum {raw:8.1f} ms ({_pct(raw, ms):+6.1f}%)")
+        _progress("profile+measure" if args.interleave else "measure", i + 1, len(everything))
+        print(f"# table {table.fingerprint}: {len(all_units)} units, {todo} unique keys profiled "
+              f"in {t_profile:.0f} s ({t_profile / max(len(everything), 1):.1f} s per arch; "
+              f"{len(table)} entries)")
+        m_cal, m_eval = measured[: len(calib)], measured[len(calib):]
+        alt = {}  # the other correction forms, reported beside the chosen one
+        if calib:
+            corr = fit_correction(table, [a for _, a in calib], measured=m_cal, extend=False)
+            print(f"# correction (fitted on the {corr.n_archs} calibration archs only, form "
+                  f"{corr.form}): measured ~ {corr.a:.4f} * sum {corr.b:+.3f} ms * n_units "
+                  f"{corr.c:+.3f} ms (relative RMSE on calibration {100 * corr.rel_rmse:.1f}%, "
+                  f"leave-one-out {100 * corr.loo_rel_rmse:.1f}%)")
+            for form in ("scale", "linear"):
+                if form != corr.form and (form != "linear" or len(calib) >= 5):
+                    alt[form] = fit_correction(table, [a for _, a in calib], measured=m_cal,
+                                               form=form, extend=False, save=False)
+                    print(f"#   not chosen, {form}: {alt[form].a:.4f} * sum {alt[form].b:+.3f} ms"
+                          f" * n_units {alt[form].c:+.3f} ms (leave-one-out "
+                          f"{100 * alt[form].loo_rel_rmse:.1f}%)")
+            table.correction = corr
+
+        rows = []
+        for (seed, arch), ms in zip(evals, m_eval):
+            raw = predict_latency(arch, table, corrected=False)
+            cor = predict_latency(arch, table) if calib else raw
+            rows.append({"seed": seed, "gflops": analytic_cost(arch, size)[1].flops / 1e9,
+                         "units": len(units(arch, size)), "measured": ms, "sum": raw,
+                         "corrected": cor})
+            for form, c in alt.items():
+                rows[-1][form] = c(raw, rows[-1]["units"])
+        noise = []
+        for i, ((_, arch), row) in enumerate(zip(evals[: args.noise_n], rows)):
+            _progress("re-measure", i, min(args.noise_n, len(rows)))
+            noise.append(_pct(_measure(arch, size, args), row["measured"]))
+        if noise:
+            _progress("re-measure", len(noise), len(noise))
+
+    df = pd.DataFrame(rows)
+    print()
+    print(f"in-budget evaluation archs: {len(df)}")
+    print(f"time to profile:            {t_profile:.0f} s ({todo} unique units)")
+    labels = {"sum": "plain sum", "corrected": f"corrected ({corr.form}, chosen)" if calib else "",
+              "scale": "  if scale", "linear": "  if linear"}
+    for col, label in labels.items():
+        if col not in df or (col == "corrected" and not calib):
+            continue
+        err = (df[col] - df["measured"]).abs() / df["measured"] * 100
+        # DataFrame.corr ranks without scipy (Series.corr would import it)
+        spearman = df[[col, "measured"]].corr(method="spearman").iloc[0, 1]
+        kendall = df[[col, "measured"]].corr(method="kendall").iloc[0, 1]
+        bias = ((df[col] / df["measured"] - 1) * 100).mean()
+        print(f"{label:25s}: within +-10%: {(err <= 10).mean() * 100:5.1f}% "
+              f"({int((err <= 10).sum())}/{len(df)}), |error| median {err.median():.1f}% "
+              f"max {err.max():.1f}%, mean signed {bias:+.1f}%, "
+              f"Spearman {spearman:.3f}, Kendall {kendall:.3f}")
+    if noise:
+        a = [abs(v) for v in noise]
+        print(f"noise (same model measured twice, {len(noise)} models): |diff| median "
+              f"{statistics.median(a):.1f}% max {max(a):.1f}%, within +-10%: "
+              f"{sum(v <= 10 for v in a)}/{len(a)}")
+    print(f"total time: {time.monotonic() - t_start:.0f} s; load average at end: "
+          f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+def _measure(arch, size, args) -> float:
+    torch.manual_seed(0)
+    model = build_model(arch)
+    ms = measure_latency(model, size, args.device, args.threads, warmup=args.warmup,
+                         runs=args.runs).median_ms
+    del model
+    gc.collect()
+    return ms
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    print(f"\r  {stage}: {done}/{total}", end="\n" if done == total else "", file=sys.stderr,
+          flush=True)
+
+
+def _pct(value: float, ref: float) -> float:
+    return (value / ref - 1) * 100
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""``nas profile``: measure the units of reference and sampled architectures into this machine's
+latency table (``results/latency/<fingerprint>/<H>x<W>.json``), for ``predict_latency``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nas.errors import NasError
+
+
+Opt = typer.Option
+
+
+def profile_cmd(
+    device: Annotated[str, Opt("--device", help="cpu, cuda or cuda:N.")] = "cpu",
+    threads: Annotated[int, Opt("--threads", help="CPU threads (part of the fingerprint).")] = 2,
+    input: Annotated[str, Opt("--input", help="Input size HxW.")] = "512x512",
+    space: Annotated[str, Opt("--space", help="Space to sample (name or YAML file).")] = "hybrid",
+    n: Annotated[int, Opt("--n", help="How many samples of the space (0: none).")] = 50,
+    seed: Annotated[int, Opt("--seed", help="Seed of the first draw (then seed+1, ...).")] = 0,
+    budget_gflops: Annotated[float | None, Opt(
+        "--budget-gflops", help="Keep only samples within this many GFLOPs (at --input).")] = None,
+    refs: Annotated[bool, Opt("--refs/--no-refs", help="Also profile the ten references.")] = True,
+    out: Annotated[Path, Opt("--out", help="Folder of latency tables.")] = Path("results/latency"),
+    runs: Annotated[int, Opt("--runs", help="Timed runs per unit (median kept).")] = 20,
+    warmup: Annotated[int, Opt("--warmup", help="Untimed runs per unit first.")] = 5,
+    calibrate: Annotated[int, Opt(
+        "--calibrate", help="Also time the first K samples whole and fit the correction.")] = 0,
+) -> None:
+    """Profile unit latencies into this machine's latency table; keys already there are skipped."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from nas.cost._fvcore import parse_size
+    from nas.cost._latency_table import profile
+
+    if n < 0:
+        raise NasError(f"--n must be >= 0, got {n}")
+    if budget_gflops is not None and not budget_gflops > 0:
+        raise NasError(f"--budget-gflops must be > 0, got {budget_gflops}")
+    size = parse_size(input)
+    console = Console(stderr=True)
+    labels = {"units": "profiling units", "verify": "re-checking units",
+              "calibrate": "timing whole models"}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        result = profile(device, threads, size, space=space if n else None, n=n, seed=seed,
+                         budget_gflops=budget_gflops, refs=refs, out=out, runs=runs,
+                         warmup=warmup, calibrate=calibrate, progress=progress)
+    if n and result.samples < n:
+        typer.echo(f"note: only {result.samples} of {n} samples fit {budget_gflops} GFLOPs "
+                   "within the draws allowed", err=True)
+    typer.echo(f"latency table: {result.path}")
+    typer.echo(f"fingerprint:   {result.fingerprint}")
+    typer.echo(f"{result.added} entries added ({result.entries} in all) from {result.units} "
+               f"unique units of {result.archs} architectures in {result.seconds:.1f} s")
+    if result.correction is not None:
+        c = result.correction
+        typer.echo(f"correction:    {c.form}: {c.a:.4f} * sum {c.b:+.3f} ms * units {c.c:+.3f} ms "
+                   f"(fitted on {c.n_archs} architectures; relative error {100 * c.rel_rmse:.1f}%, "
+                   f"leave-one-out {100 * c.loo_rel_rmse:.1f}%)")

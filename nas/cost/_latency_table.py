@@ -1,0 +1,556 @@
+"""Predicted latency from a lookup table of measured units (OFA's latency table, extended to every
+unit of our segmentors: stem, fusions, conv / attention / frequency-filter cells, head).
+
+A segmentor is a sequence of units (:func:`nas.models.units`); a unit's ``key`` says what it
+computes at which input shape, so units are shared across architectures. Each unit is timed once
+per device setting, and an architecture's latency is predicted as the sum of its units' medians,
+optionally passed through a linear correction fitted on whole-model measurements
+(``measured ~ a * sum + b * n_units + c``)::
+
+    table = build_table(archs, (512, 512), "cpu", threads=2)    # results/latency/<fp>/512x512.json
+    fit_correction(table, calibration_archs)                     # optional; stored in the table
+    ms = predict_latency(arch, table)
+
+Tables are JSON, written atomically (temp file, then ``os.replace``), and saved every
+``save_every_s`` seconds while profiling, so an interrupted ``nas profile`` loses little and a
+later run resumes: keys already in the table are never measured again. One writer per table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from nas.arch import ArchConfig
+from nas.cost._fingerprint import device_fingerprint, device_info
+from nas.errors import NasError
+from nas.models import Unit, build_model, units
+
+__all__ = [
+    "Correction",
+    "Entry",
+    "LatencyTable",
+    "ProfileResult",
+    "Progress",
+    "build_table",
+    "fit_correction",
+    "measure_unit",
+    "predict_latency",
+    "profile",
+    "profile_units",
+    "sample_archs",
+    "unit_sum",
+]
+
+FORMAT = 1
+_VERIFY_TOL = 0.15
+HW = tuple[int, int]
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``; stage is ``"units"``, ``"verify"`` or ``"calibrate"``."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One unit's measured latency: median and quartiles over ``runs`` timings (ms)."""
+
+    median_ms: float
+    q1_ms: float
+    q3_ms: float
+    runs: int
+
+
+@dataclass(frozen=True)
+class Correction:
+    """``predicted = a * sum_of_unit_medians + b * n_units + c`` (ms), fitted by least squares on
+    the relative error over ``n_archs`` whole-model measurements (the calibration set).
+    ``form`` says which coefficients were free (:func:`fit_correction`); ``rel_rmse`` and
+    ``loo_rel_rmse`` are its relative errors on the calibration set, in-sample and
+    leave-one-out."""
+
+    a: float = 1.0
+    b: float = 0.0
+    c: float = 0.0
+    form: str = "linear"
+    n_archs: int = 0
+    rel_rmse: float = 0.0
+    loo_rel_rmse: float = 0.0
+    fitted: str = ""
+
+    def __call__(self, sum_ms: float, n_units: int) -> float:
+        return self.a * sum_ms + self.b * n_units + self.c
+
+
+class LatencyTable:
+    """Unit key -> :class:`Entry` for one device setting (fingerprint) and input size, with its
+    metadata and, once fitted, a :class:`Correction`. Create one with :meth:`new` or
+    :meth:`open`; ``path`` is where :meth:`save` writes by default."""
+
+    def __init__(self, meta: dict, entries: dict[str, Entry] | None = None,
+                 path: Path | None = None):
+        self.meta = dict(meta)
+        self.entries: dict[str, Entry] = dict(entries or {})
+        self.path = Path(path) if path is not None else None
+
+    @classmethod
+    def new(cls, device: str = "cpu", threads: int = 2, input_size: HW = (512, 512),
+            path: str | Path | None = None) -> LatencyTable:
+        now = _now()
+        meta = {
+            "format": FORMAT, "fingerprint": device_fingerprint(device, threads),
+            "device": device, "threads": threads, "input": _size_text(input_size),
+            "torch": torch.__version__, "info": device_info(device, threads),
+            "created": now, "updated": now, "correction": None,
+        }
+        return cls(meta, path=Path(path) if path is not None else None)
+
+    @classmethod
+    def open(cls, results_dir: str | Path = "results/latency", device: str = "cpu",
+             threads: int = 2, input_size: HW = (512, 512)) -> LatencyTable:
+        """The table of this machine's ``device``/``threads`` setting at ``input_size`` under
+        ``results_dir``: loaded if it exists, otherwise a new empty one (saved on first save)."""
+        path = cls.path_for(results_dir, device_fingerprint(device, threads), input_size)
+        if path.exists():
+            return cls.load(path)
+        return cls.new(device, threads, input_size, path)
+
+    @staticmethod
+    def path_for(results_dir: str | Path, fingerprint: str, input_size: HW) -> Path:
+        """``<results_dir>/<fingerprint>/<H>x<W>.json``."""
+        return Path(results_dir) / fingerprint / f"{_size_text(input_size)}.json"
+
+    @classmethod
+    def load(cls, path: str | Path) -> LatencyTable:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            meta, raw = data["meta"], data["entries"]
+            if meta.get("format") != FORMAT:
+                raise NasError(f"latency table {path}: format {meta.get('format')!r}, "
+                               f"this nas reads format {FORMAT}; profile again")
+            entries = {k: Entry(float(e["median_ms"]), float(e["q1_ms"]), float(e["q3_ms"]),
+                                int(e["runs"])) for k, e in raw.items()}
+            parse_size_text(meta["input"])
+            if meta.get("correction"):
+                Correction(**meta["correction"])
+        except FileNotFoundError:
+            raise NasError(f"latency table {path} does not exist; run `nas profile`") from None
+        except NasError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise NasError(f"latency table {path} is unreadable ({exc}); delete it and run "
+                           "`nas profile` again") from None
+        return cls(meta, entries, path)
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the table as JSON, atomically: a kill during the write leaves the old file."""
+        path = Path(path) if path is not None else self.path
+        if path is None:
+            raise NasError("this latency table has no path; pass one to save()")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.meta["updated"] = _now()
+        data = {"meta": self.meta,
+                "entries": {k: asdict(e) for k, e in sorted(self.entries.items())}}
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=1)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        if self.path is None:
+            self.path = path
+        return path
+
+    @property
+    def fingerprint(self) -> str:
+        return self.meta["fingerprint"]
+
+    @property
+    def device(self) -> str:
+        return self.meta["device"]
+
+    @property
+    def threads(self) -> int:
+        return int(self.meta["threads"])
+
+    @property
+    def input_size(self) -> HW:
+        return parse_size_text(self.meta["input"])
+
+    @property
+    def correction(self) -> Correction | None:
+        c = self.meta.get("correction")
+        return Correction(**c) if c else None
+
+    @correction.setter
+    def correction(self, value: Correction | None) -> None:
+        self.meta["correction"] = asdict(value) if value is not None else None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.entries
+
+    def __getitem__(self, key: str) -> Entry:
+        return self.entries[key]
+
+    def missing(self, parts: Iterable[Unit]) -> list[Unit]:
+        """The units of ``parts`` whose key is not in the table, one per key, in order."""
+        seen: set[str] = set()
+        out = []
+        for u in parts:
+            if u.key not in self.entries and u.key not in seen:
+                seen.add(u.key)
+                out.append(u)
+        return out
+
+    def __repr__(self) -> str:
+        return (f"LatencyTable({self.fingerprint!r}, {self.meta['input']}, "
+                f"{len(self)} entries, path={str(self.path) if self.path else None!r})")
+
+
+def measure_unit(unit: Unit, device: str = "cpu", threads: int = 2, warmup: int = 5,
+                 runs: int = 20) -> Entry:
+    """Build ``unit`` (``torch.manual_seed(0)``) and time it on random inputs of its shapes, with
+    the conventions of :func:`~nas.cost.measure_latency`: eval, ``inference_mode``, a fixed CPU
+    thread count (restored afterwards), CUDA events with synchronisation."""
+    _check_timing(warmup, runs, threads)
+    prev_threads = torch.get_num_threads()
+    times: list[float] = []
+    try:
+        if device == "cpu":
+            torch.set_num_threads(threads)
+        torch.manual_seed(0)
+        module = unit.make().to(device).eval()
+        xs = [torch.randn(s, device=device) for s in unit.inputs]
+        with torch.inference_mode():
+            for _ in range(warmup):
+                module(*xs)
+            for _ in range(runs):
+                times.append(_time_once(module, xs, device))
+    finally:
+        torch.set_num_threads(prev_threads)
+    # "inclusive": quartiles stay within the timings, even for very few runs
+    q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else times * 3
+    return Entry(statistics.median(times), q[0], q[2], runs)
+
+
+def profile_units(parts: Iterable[Unit], table: LatencyTable, device: str | None = None,
+                  threads: int | None = None, warmup: int = 5, runs: int = 20,
+                  progress: Progress | None = None, save_every_s: float = 30.0,
+                  verify: bool = True) -> int:
+    """Measure every unit of ``parts`` whose key is not in ``table`` yet (each key once) and add
+    it. Saves the table (when it has a path) every ``save_every_s`` seconds and at the end, also
+    when interrupted. Returns how many entries were added.
+
+    An entry is kept for good, so one timed while another process held the cores would skew every
+    later prediction. With ``verify``, a second, short pass (``max(3, runs // 4)`` runs) retimes
+    each new unit once all are measured; a unit that comes out more than 15% faster is measured
+    again in full and the faster of the two full measurements is kept."""
+    device, threads = _setting(table, device, threads)
+    _check_timing(warmup, runs, threads)
+    todo = table.missing(parts)
+    added, last_save = 0, time.monotonic()
+
+    def tick(stage: str, done: int) -> None:
+        nonlocal last_save
+        if progress is not None:
+            progress(stage, done, len(todo))
+        if table.path is not None and time.monotonic() - last_save >= save_every_s:
+            table.save()
+            last_save = time.monotonic()
+
+    try:
+        tick("units", 0)
+        for i, unit in enumerate(todo, start=1):
+            table.entries[unit.key] = measure_unit(unit, device, threads, warmup, runs)
+            added += 1
+            tick("units", i)
+        if verify and todo:
+            quick = max(3, runs // 4)
+            tick("verify", 0)
+            for i, unit in enumerate(todo, start=1):
+                first = table.entries[unit.key]
+                check = measure_unit(unit, device, threads, max(1, warmup // 2), quick)
+                if check.median_ms < (1 - _VERIFY_TOL) * first.median_ms:
+                    again = measure_unit(unit, device, threads, warmup, runs)
+                    table.entries[unit.key] = min(first, again, key=lambda e: e.median_ms)
+                tick("verify", i)
+    finally:
+        if added and table.path is not None:
+            table.save()
+    return added
+
+
+def unit_sum(arch: ArchConfig, table: LatencyTable,
+             input_size: HW | None = None) -> tuple[float, int]:
+    """(sum of the unit medians in ms, number of units) of ``arch``; NasError if any is missing."""
+    size = _table_size(table, input_size)
+    parts = units(arch, size)
+    missing = table.missing(parts)
+    if missing:
+        raise NasError(
+            f"{len(missing)} of {len(parts)} units of {arch.name or 'this architecture'} at "
+            f"{_size_text(size)} are not in the latency table {table.path or table.fingerprint}; "
+            f"run `nas profile --device {table.device} --threads {table.threads} --input "
+            f"{_size_text(size)}` on this machine, or pass extend=True to measure them now")
+    return sum(table.entries[u.key].median_ms for u in parts), len(parts)
+
+
+def predict_latency(arch: ArchConfig, table: LatencyTable, input_size: HW | None = None, *,
+                    corrected: bool = True, extend: bool = False, device: str | None = None,
+                    threads: int | None = None, warmup: int = 5, runs: int = 20) -> float:
+    """Predicted milliseconds per forward pass of ``build_model(arch)`` (batch 1) on the table's
+    device setting: the sum of its unit medians, through the table's correction when it has one
+    and ``corrected``. Units missing from the table raise NasError, unless ``extend``: then they
+    are measured now (``device``/``threads`` must match the table's) and added."""
+    size = _table_size(table, input_size)
+    if extend:
+        profile_units(units(arch, size), table, device, threads, warmup, runs)
+    total, n = unit_sum(arch, table, size)
+    correction = table.correction
+    return correction(total, n) if corrected and correction is not None else total
+
+
+def build_table(archs: Iterable[ArchConfig], input_size: HW = (512, 512), device: str = "cpu",
+                threads: int = 2, results_dir: str | Path = "results/latency", *,
+                warmup: int = 5, runs: int = 20, progress: Progress | None = None,
+                save_every_s: float = 30.0) -> LatencyTable:
+    """Open (or create) this setting's table under ``results_dir`` and profile the units of
+    ``archs`` that it lacks. The table is saved at ``table.path``."""
+    table = LatencyTable.open(results_dir, device, threads, input_size)
+    parts = [u for arch in archs for u in units(arch, input_size)]
+    profile_units(parts, table, device, threads, warmup, runs, progress, save_every_s)
+    if table.path is not None and not table.path.exists():
+        table.save()
+    return table
+
+
+def fit_correction(table: LatencyTable, archs: Sequence[ArchConfig], *,
+                   measured: Sequence[float] | None = None, form: str = "auto",
+                   warmup: int = 5, runs: int = 20, extend: bool = True,
+                   progress: Progress | None = None, save: bool = True) -> Correction:
+    """Fit the table's correction on ``archs`` (the calibration set: keep it apart from the
+    architectures you evaluate on), store it in the table (saved when it has a path) and return
+    it. Whole models are measured with :func:`~nas.cost.measure_latency` unless ``measured`` (ms,
+    one per arch) is given. Fits minimise the relative error (least squares).
+
+    ``form``: ``"linear"`` (``a * sum + b * n_units + c``; 5 archs or more), ``"scale"``
+    (``a * sum``), ``"none"`` (``a = 1``), or ``"auto"``: the one of these with the lowest
+    leave-one-out error, since with few, noisy calibration points the linear form overfits."""
+    import numpy as np
+
+    from nas.cost._latency import measure_latency
+
+    archs = list(archs)
+    if not archs:
+        raise NasError("fit_correction needs at least one calibration architecture")
+    if measured is not None and len(measured) != len(archs):
+        raise NasError(f"{len(measured)} measurements for {len(archs)} architectures")
+    forms = ("none", "scale", "linear") if len(archs) >= 5 else ("none", "scale")
+    if form != "auto" and form not in forms:
+        raise NasError(f"correction form {form!r}: use auto, none, scale or linear (linear needs "
+                       f"5 calibration architectures or more, got {len(archs)})")
+    size = table.input_size
+    sums, counts = [], []
+    for arch in archs:
+        if extend:
+            profile_units(units(arch, size), table, warmup=warmup, runs=runs)
+        total, n_units = unit_sum(arch, table, size)
+        sums.append(total)
+        counts.append(n_units)
+    if measured is None:
+        measured = []
+        for i, arch in enumerate(archs):
+            if progress is not None:
+                progress("calibrate", i, len(archs))
+            torch.manual_seed(0)
+            lat = measure_latency(build_model(arch), size, table.device, table.threads,
+                                  warmup=warmup, runs=runs)
+            measured.append(lat.median_ms)
+        if progress is not None:
+            progress("calibrate", len(archs), len(archs))
+    x = np.stack([np.asarray(sums, float), np.asarray(counts, float), np.ones(len(archs))], 1)
+    m = np.asarray(measured, dtype=float)
+    if not (np.all(np.isfinite(m)) and np.all(m > 0)):
+        raise NasError("measured latencies must be finite and > 0")
+    loo = {f: _loo_error(f, x, m) for f in forms}
+    chosen = min(forms, key=lambda f: loo[f]) if form == "auto" else form
+    a, b, c = _fit(chosen, x, m)
+    rel_rmse = float(np.sqrt(np.mean(((x @ np.array([a, b, c]) - m) / m) ** 2)))
+    corr = Correction(a, b, c, chosen, len(archs), rel_rmse, loo[chosen], _now())
+    table.correction = corr
+    if save and table.path is not None:
+        table.save()
+    return corr
+
+
+def _fit(form: str, x, m) -> tuple[float, float, float]:
+    """Least squares on the relative error: minimise sum(((x @ coef) - m) / m) ** 2)."""
+    import numpy as np
+
+    if form == "none":
+        return 1.0, 0.0, 0.0
+    if form == "scale":
+        r = x[:, 0] / m
+        return float(r.sum() / (r * r).sum()), 0.0, 0.0
+    a, b, c = np.linalg.lstsq(x / m[:, None], np.ones_like(m), rcond=None)[0]
+    return float(a), float(b), float(c)
+
+
+def _loo_error(form: str, x, m) -> float:
+    """Leave-one-out relative RMSE of ``form`` (its in-sample error for ``none``)."""
+    import numpy as np
+
+    errs = []
+    for i in range(len(m)):
+        keep = np.arange(len(m)) != i
+        coef = np.array(_fit(form, x[keep], m[keep]) if form != "none" else (1.0, 0.0, 0.0))
+        errs.append((x[i] @ coef - m[i]) / m[i])
+    return float(np.sqrt(np.mean(np.square(errs))))
+
+
+def sample_archs(space: str = "hybrid", n: int = 50, seed: int = 0, input_size: HW = (512, 512),
+                 max_flops: float | None = None, max_draws: int | None = None,
+                 ) -> list[tuple[int, ArchConfig]]:
+    """Up to ``n`` (seed, arch) samples of ``space`` drawn with seeds ``seed, seed+1, ...``, keeping
+    only those within ``max_flops`` (analytic, segmentor, at ``input_size``) when given. At most
+    ``max_draws`` draws (default ``max(1000, 200 * n)``), so fewer may come back."""
+    from nas.models import analytic_cost
+    from nas.space import load_space
+
+    if n < 0:
+        raise NasError(f"n must be >= 0, got {n}")
+    sp = load_space(space)
+    limit = max(1000, 200 * n) if max_draws is None else max_draws
+    out: list[tuple[int, ArchConfig]] = []
+    for s in range(seed, seed + limit):
+        if len(out) >= n:
+            break
+        arch = sp.sample(s)
+        if max_flops is None or analytic_cost(arch, input_size)[1].flops <= max_flops:
+            out.append((s, arch))
+    return out
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    """What :func:`profile` did: where the table is, how many entries it added and has."""
+
+    path: Path
+    fingerprint: str
+    added: int
+    entries: int
+    archs: int  # architectures whose units were profiled
+    samples: int  # of which sampled from the space
+    units: int  # their units (unique keys)
+    seconds: float
+    correction: Correction | None = None
+
+
+def profile(device: str = "cpu", threads: int = 2, input_size: HW = (512, 512), *,
+            space: str | None = "hybrid", n: int = 50, seed: int = 0,
+            budget_gflops: float | None = None, refs: bool = True,
+            out: str | Path = "results/latency", runs: int = 20, warmup: int = 5,
+            calibrate: int = 0, progress: Progress | None = None) -> ProfileResult:
+    """``nas profile``: extend this setting's table (``out/<fingerprint>/<H>x<W>.json``) with the
+    units of the reference models (``refs``) and of ``n`` seeded samples of ``space`` (within
+    ``budget_gflops`` when given). Keys already in the table are skipped. With ``calibrate=k``,
+    the first k samples are also measured whole and a :class:`Correction` is fitted on them."""
+    from nas.arch import load_arch, reference_names
+
+    t0 = time.monotonic()
+    _check_timing(warmup, runs, threads)
+    if calibrate < 0:
+        raise NasError(f"calibrate must be >= 0, got {calibrate}")
+    archs = [load_arch(name) for name in reference_names()] if refs else []
+    samples: list[tuple[int, ArchConfig]] = []
+    if space is not None and n > 0:
+        max_flops = budget_gflops * 1e9 if budget_gflops is not None else None
+        samples = sample_archs(space, n, seed, input_size, max_flops)
+        if not samples:
+            raise NasError(f"no sample of {space} with seeds {seed}.. fits {budget_gflops} GFLOPs "
+                           f"at {_size_text(input_size)}; raise --budget-gflops")
+    archs += [a for _, a in samples]
+    if not archs:
+        raise NasError("nothing to profile: give --refs or --n >= 1")
+    if calibrate > len(samples):
+        raise NasError(f"calibrate={calibrate} but only {len(samples)} samples; raise --n")
+    table = LatencyTable.open(out, device, threads, input_size)
+    before = len(table)
+    parts = [u for arch in archs for u in units(arch, input_size)]
+    profile_units(parts, table, device, threads, warmup, runs, progress)
+    if not (table.path is not None and table.path.exists()):
+        table.save()
+    correction = None
+    if calibrate:
+        correction = fit_correction(table, [a for _, a in samples[:calibrate]], warmup=warmup,
+                                    runs=runs, progress=progress)
+    return ProfileResult(table.path, table.fingerprint, len(table) - before, len(table),
+                         len(archs), len(samples), len({u.key for u in parts}),
+                         time.monotonic() - t0, correction)
+
+
+def parse_size_text(text: str) -> HW:
+    h, w = (int(v) for v in str(text).lower().split("x"))
+    return h, w
+
+
+def _size_text(size: HW) -> str:
+    return f"{int(size[0])}x{int(size[1])}"
+
+
+def _table_size(table: LatencyTable, input_size: HW | None) -> HW:
+    size = table.input_size if input_size is None else (int(input_size[0]), int(input_size[1]))
+    if size != table.input_size:
+        raise NasError(f"the latency table {table.path or table.fingerprint} is for input "
+                       f"{table.meta['input']}, not {_size_text(size)}; use the table of that "
+                       "size (LatencyTable.open(..., input_size=...))")
+    return size
+
+
+def _setting(table: LatencyTable, device: str | None, threads: int | None) -> tuple[str, int]:
+    device = table.device if device is None else device
+    threads = table.threads if threads is None else threads
+    if device != table.device or (device == "cpu" and threads != table.threads):
+        raise NasError(f"the latency table {table.fingerprint} was measured on {table.device} with "
+                       f"{table.threads} threads, not {device} with {threads}; open the table of "
+                       "that setting (LatencyTable.open)")
+    return device, threads
+
+
+def _check_timing(warmup: int, runs: int, threads: int) -> None:
+    if threads < 1 or runs < 1 or warmup < 0:
+        raise NasError("threads and runs must be >= 1 and warmup >= 0")
+
+
+def _time_once(module: torch.nn.Module, xs: list[torch.Tensor], device: str) -> float:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        module(*xs)
+        end.record()
+        torch.cuda.synchronize()
+        return start.elapsed_time(end)
+    t0 = time.perf_counter()
+    module(*xs)
+    return (time.perf_counter() - t0) * 1e3
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
