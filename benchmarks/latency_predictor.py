@@ -35,11 +35,10 @@ import torch
 from nas.cost import measure_latency, parse_size
 from nas.cost._latency_table import (
     LatencyTable,
-    fit_correction,
     predict_latency,
     profile_units,
-    sample_archs,
 )
+from nas.cost._profiling import fit_correction, sample_archs
 from nas.models import analytic_cost, build_model, units
 
 

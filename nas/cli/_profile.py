@@ -35,7 +35,7 @@ def profile_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from nas.cost._fvcore import parse_size
-    from nas.cost._latency_table import profile
+    from nas.cost._profiling import profile
 
     if n < 0:
         raise NasError(f"--n must be >= 0, got {n}")

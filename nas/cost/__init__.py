@@ -21,7 +21,8 @@ from nas.cost._gate import (
 )
 from nas.cost._fingerprint import device_fingerprint
 from nas.cost._latency import Latency, measure_latency
-from nas.cost._latency_table import LatencyTable, build_table, predict_latency, profile
+from nas.cost._latency_table import LatencyTable, build_table, predict_latency
+from nas.cost._profiling import profile
 from nas.cost._measure import Measured, measure
 
 __all__ = [

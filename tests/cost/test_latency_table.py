@@ -17,12 +17,11 @@ from nas.cost._latency_table import (
     Correction,
     Entry,
     LatencyTable,
-    fit_correction,
     predict_latency,
-    profile,
     profile_units,
     unit_sum,
 )
+from nas.cost._profiling import fit_correction, profile
 from nas.errors import NasError
 from nas.models import units
 from nas.space import load_space
