@@ -3,6 +3,7 @@ space, predicted (sum of unit medians, and with the fitted correction) against m
 (``measure_latency``: batch 1, median of --runs after --warmup).
 
     python benchmarks/latency_predictor.py [--n 50] [--input 512x512] [--threads 2]
+                                           [--state results/latency-benchmark]   # resumable
 
 Steps: draw --n evaluation architectures (seeds from --seed) and --calib calibration ones (seeds
 from --calib-seed; the two sets never share a seed) within --budget-gflops; profile the units of
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import statistics
 import sys
@@ -56,7 +58,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20, help="timed runs per whole model and unit")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--noise-n", type=int, default=10, help="models measured twice")
-    ap.add_argument("--out", type=Path, default=None, help="table folder (default: a temp dir)")
+    ap.add_argument("--state", type=Path, default=None,
+                    help="keep the table and the measurements here, so that an interrupted run "
+                    "resumes where it stopped (default: a temporary folder)")
     ap.add_argument("--quiet", action="store_true", help="no per-architecture lines")
     ap.add_argument("--interleave", action=argparse.BooleanOptionalAction, default=True,
                     help="profile each arch's new units just before timing it whole (default), "
@@ -79,37 +83,46 @@ def main() -> None:
           f"(seeds {args.seed}..), {len(calib)} calibration archs (seeds {args.calib_seed}..)")
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = args.out if args.out is not None else Path(tmp)
+        folder = args.state if args.state is not None else Path(tmp)
         table = LatencyTable.open(folder, args.device, args.threads, size)
+        config = {"input": list(size), "device": args.device, "runs": args.runs,
+                  "warmup": args.warmup, "space": args.space, "fingerprint": table.fingerprint}
+        state = _State(table.path.with_name(f"benchmark-{table.path.stem}.json"), config)
+        if state.measured:
+            print(f"# resuming from {state.path}: {len(state.measured)} models measured, "
+                  f"{state.profile_s:.0f} s of profiling so far")
         everything = calib + evals
         all_units = [u for _, a in everything for u in units(a, size)]
-        todo = len(table.missing(all_units))
-        t_profile = 0.0
+        n_keys = len({u.key for u in all_units})
 
         def profile(parts, progress=None) -> None:
-            nonlocal t_profile
             t0 = time.monotonic()
             profile_units(parts, table, warmup=args.warmup, runs=args.runs, progress=progress)
-            t_profile += time.monotonic() - t0
+            state.profile_s += time.monotonic() - t0
+            state.save()
 
         if not args.interleave:
             profile(all_units, _progress)
-        measured = []
+        stage = "profile+measure" if args.interleave else "measure"
         for i, (seed, arch) in enumerate(everything):
-            _progress("profile+measure" if args.interleave else "measure", i, len(everything))
+            if str(seed) in state.measured:
+                continue
+            _progress(stage, i, len(everything))
             if args.interleave:
                 profile(units(arch, size))
-            measured.append(_measure(arch, size, args))
+            state.measured[str(seed)] = ms = _measure(arch, size, args)
+            state.save()
             if not args.quiet:
-                raw, ms = predict_latency(arch, table, corrected=False), measured[-1]
+                raw = predict_latency(arch, table, corrected=False)
                 kind = "calib" if i < len(calib) else "eval "
                 print(f"\r  {kind} seed {seed:>6d}  {len(units(arch, size)):2d} units  measured "
                       f"{ms:8.1f} ms  sum {raw:8.1f} ms ({_pct(raw, ms):+6.1f}%)")
-        _progress("profile+measure" if args.interleave else "measure", i + 1, len(everything))
-        print(f"# table {table.fingerprint}: {len(all_units)} units, {todo} unique keys profiled "
-              f"in {t_profile:.0f} s ({t_profile / max(len(everything), 1):.1f} s per arch; "
-              f"{len(table)} entries)")
-        m_cal, m_eval = measured[: len(calib)], measured[len(calib):]
+        _progress(stage, len(everything), len(everything))
+        print(f"# table {table.fingerprint}: {len(all_units)} units, {n_keys} unique keys "
+              f"profiled in {state.profile_s:.0f} s "
+              f"({state.profile_s / max(len(everything), 1):.1f} s per arch)")
+        m_cal = [state.measured[str(seed)] for seed, _ in calib]
+        m_eval = [state.measured[str(seed)] for seed, _ in evals]
         alt = {}  # the other correction forms, reported beside the chosen one
         if calib:
             corr = fit_correction(table, [a for _, a in calib], measured=m_cal, extend=False)
@@ -135,17 +148,21 @@ def main() -> None:
                          "corrected": cor})
             for form, c in alt.items():
                 rows[-1][form] = c(raw, rows[-1]["units"])
-        noise = []
-        for i, ((_, arch), row) in enumerate(zip(evals[: args.noise_n], rows)):
-            _progress("re-measure", i, min(args.noise_n, len(rows)))
-            noise.append(_pct(_measure(arch, size, args), row["measured"]))
-        if noise:
-            _progress("re-measure", len(noise), len(noise))
+        n_noise = min(args.noise_n, len(rows))
+        for i, ((seed, arch), row) in enumerate(zip(evals[:n_noise], rows)):
+            if str(seed) not in state.noise:
+                _progress("re-measure", i, n_noise)
+                state.noise[str(seed)] = _pct(_measure(arch, size, args), row["measured"])
+                state.save()
+        if n_noise:
+            _progress("re-measure", n_noise, n_noise)
+        noise = [state.noise[str(seed)] for seed, _ in evals[:n_noise]]
 
     df = pd.DataFrame(rows)
     print()
     print(f"in-budget evaluation archs: {len(df)}")
-    print(f"time to profile:            {t_profile:.0f} s ({todo} unique units)")
+    print(f"time to profile:            {state.profile_s:.0f} s ({n_keys} unique units of "
+          f"{len(everything)} archs)")
     labels = {"sum": "plain sum", "corrected": f"corrected ({corr.form}, chosen)" if calib else "",
               "scale": "  if scale", "linear": "  if linear"}
     for col, label in labels.items():
@@ -167,6 +184,30 @@ def main() -> None:
               f"{sum(v <= 10 for v in a)}/{len(a)}")
     print(f"total time: {time.monotonic() - t_start:.0f} s; load average at end: "
           f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+class _State:
+    """Whole-model measurements and profiling time, saved after each step (atomically)."""
+
+    def __init__(self, path: Path, config: dict):
+        self.path, self.config = path, config
+        self.measured: dict[str, float] = {}
+        self.noise: dict[str, float] = {}
+        self.profile_s = 0.0
+        if path.exists():
+            data = json.loads(path.read_text())
+            if data["config"] != config:
+                raise SystemExit(f"{path} holds a run with other settings ({data['config']}); "
+                                 "give another --state")
+            self.measured, self.noise = data["measured"], data["noise"]
+            self.profile_s = data["profile_s"]
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"config": self.config, "measured": self.measured,
+                                   "noise": self.noise, "profile_s": self.profile_s}))
+        os.replace(tmp, self.path)
 
 
 def _measure(arch, size, args) -> float:
