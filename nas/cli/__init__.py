@@ -13,6 +13,7 @@ import typer
 from nas.cli._build import build_cmd
 from nas.cli._cost import cost_cmd
 from nas.cli._profile import profile_cmd
+from nas.cli._search import search_cmd
 from nas.cli._space import space_app
 from nas.cli._train import train_cmd
 from nas.errors import NasError
@@ -27,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(space_app, name="space")
+app.command("search")(search_cmd)
 app.command("build")(build_cmd)
 app.command("cost")(cost_cmd)
 app.command("train")(train_cmd)

@@ -1,0 +1,44 @@
+"""The search: the YAML space drives Optuna define-by-run; every candidate is priced by the
+analytic cost model, gated against the budget (over budget: recorded, never trained), then
+proxy-trained and scored; the run folder (``results/<name>/``, see results/README.md) is kept
+up to date after every trial.
+
+>>> from nas.search import SearchSettings, run_search
+>>> result = run_search(SearchSettings(name="demo", budgets=("5GFLOPs",), trials=20))
+>>> result.trials[result.trials.pareto][["number", "miou", "gflops"]]
+"""
+
+from nas.search._outputs import read_run, trials_frame, write_outputs
+from nas.search._pareto import hypervolume, pareto_mask
+from nas.search._pruner import FrontPruner, History
+from nas.search._run import SearchResult, run_search
+from nas.search._settings import (
+    OBJECTIVES,
+    STRATEGIES,
+    Objective,
+    SearchSettings,
+    parse_duration,
+    parse_objectives,
+)
+from nas.search._study import Counts, counts, make_storage
+
+__all__ = [
+    "OBJECTIVES",
+    "STRATEGIES",
+    "Counts",
+    "FrontPruner",
+    "History",
+    "Objective",
+    "SearchResult",
+    "SearchSettings",
+    "counts",
+    "hypervolume",
+    "make_storage",
+    "pareto_mask",
+    "parse_duration",
+    "parse_objectives",
+    "read_run",
+    "run_search",
+    "trials_frame",
+    "write_outputs",
+]

@@ -1,0 +1,318 @@
+"""``run_search``: the search loop on one machine (one or several worker processes on one
+storage), with resume, clean stops on SIGINT/SIGTERM and the run folder kept up to date."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from nas.errors import NasError
+from nas.search._evaluate import A_INFEASIBLE, A_REASON, Evaluator, Outcome
+from nas.search._outputs import RUN_FILE, read_run, write_outputs, write_run
+from nas.search._progress import Progress, Snapshot, make_progress
+from nas.search._pruner import FrontPruner
+from nas.search._settings import SearchSettings
+from nas.search._study import (
+    Counts,
+    counts,
+    enqueue_start,
+    fail_stale_trials,
+    make_storage,
+    open_study,
+)
+
+__all__ = ["SearchResult", "check_run_dir", "run_search"]
+
+# settings that must match for a run folder to be continued
+_SAME = ("space", "space_hash", "input", "budgets", "objectives", "data", "strategy")
+
+
+@dataclass
+class SearchResult:
+    run_dir: Path
+    status: str  # finished | interrupted | stopped
+    counts: Counts
+    trials: pd.DataFrame
+
+
+@dataclass
+class _Context:
+    settings: SearchSettings
+    evaluator: Evaluator
+    start: float
+
+
+def check_run_dir(settings: SearchSettings, space_hash: str) -> bool:
+    """True when the run folder holds an earlier run of the same search (to be continued);
+    NasError when it holds something else, or when --resume finds nothing."""
+    run_dir = settings.run_dir
+    if not (run_dir / RUN_FILE).exists():
+        if settings.resume:
+            raise NasError(f"--resume: {run_dir} holds no search (no {RUN_FILE}); start it "
+                           "without --resume")
+        if run_dir.exists() and not run_dir.is_dir():
+            raise NasError(f"--out {run_dir} exists and is not a folder; choose another --out")
+        if run_dir.is_dir() and any(p.name != "search.log" for p in run_dir.iterdir()):
+            raise NasError(f"{run_dir} is not empty and holds no search; choose another --name "
+                           "or --out")
+        return False
+    old = read_run(run_dir)
+    new = {"space": settings.space, "space_hash": space_hash, "input":
+           list(settings.input_size), "budgets": list(settings.budgets),
+           "objectives": [o.name for o in settings.objective_list], "data": settings.data,
+           "strategy": settings.strategy}
+    old_view = {**{k: old.get(k) for k in _SAME},
+                "objectives": [o["name"] for o in old.get("objectives", [])]}
+    diff = [k for k in _SAME if old_view.get(k) != new[k]]
+    if diff:
+        k = diff[0]
+        raise NasError(f"{run_dir} holds a search with other settings ({k}: {old_view[k]!r}, "
+                       f"now {new[k]!r}); repeat the same settings to continue it, or choose "
+                       "another --name")
+    return True
+
+
+def run_search(settings: SearchSettings, quiet: bool = False) -> SearchResult:
+    """Run (or continue) the search described by ``settings``; return what it left."""
+    from nas.space import load_space
+
+    space = load_space(settings.space)
+    resumed = check_run_dir(settings, space.hash)
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    progress = make_progress(settings.run_dir, settings.name, quiet)
+    status = "interrupted"
+    procs: list[Any] = []
+    try:
+        with _term_as_interrupt():
+            evaluator, k = _evaluator(settings, space)
+            old = read_run(settings.run_dir).get("invocations", []) if resumed else []
+            write_run(settings, space.hash, "running", {"invocations": old + [{
+                "command": settings.command or " ".join(sys.argv), "started": _now()}]})
+            study = open_study(settings, make_storage(settings.storage_url))
+            stale = fail_stale_trials(study)
+            if stale:
+                progress.event(f"marked {len(stale)} trial(s) of a killed run as failed: {stale}")
+            if not study.user_attrs.get("queued"):
+                from nas.search._baselines import baseline_archs
+
+                base = baseline_archs(settings, k) if settings.baselines else []
+                n = enqueue_start(study, settings, space, base, k)
+                progress.event(f"queued {len(base)} baselines and {n - len(base)} seeded "
+                               "in-budget candidates")
+            progress.event(f"{'resuming' if resumed else 'starting'} {settings.name}: "
+                           f"{settings.strategy} on {settings.space}, budget "
+                           f"{', '.join(settings.budgets) or 'none'} at "
+                           f"{settings.input_size[0]}x{settings.input_size[1]}, data "
+                           f"{settings.data}, storage {settings.storage_url}")
+            procs = [_spawn(settings, i) for i in range(1, settings.workers)]
+            status = _work(_Context(settings, evaluator, time.monotonic()), study, progress)
+    except KeyboardInterrupt:
+        status = "interrupted"
+        progress.event("interrupted: finishing cleanly (the running trial is marked failed)")
+    finally:
+        for p in procs:
+            if p.is_alive() and status == "interrupted":
+                os.kill(p.pid, signal.SIGINT)
+        for p in procs:
+            p.join()
+        progress.close()
+    return _finish(settings, space.hash, status, progress)
+
+
+def _finish(settings: SearchSettings, space_hash: str, status: str, progress: Progress
+            ) -> SearchResult:
+    with _no_interrupts():
+        storage = make_storage(settings.storage_url)
+        study = optuna.load_study(study_name=settings.name, storage=storage)
+        df = write_outputs(study, settings, final=True)
+        if settings.storage is None and settings.storage_url.startswith("journal:"):
+            _snapshot_sqlite(settings, storage)
+        c = counts(study)
+        write_run(settings, space_hash, status, {"counts": c.__dict__, "finished": _now()})
+        progress.log.info(f"{status}: {c}")
+    return SearchResult(settings.run_dir, status, c, df)
+
+
+def _evaluator(settings: SearchSettings, space: Any) -> tuple[Evaluator, int]:
+    from nas.proxy import load_splits
+
+    train_data, val_data = load_splits(settings.data, settings.val_data, settings.schedule)
+    k = max(train_data.num_classes, val_data.num_classes)
+    table = None
+    if settings.needs_latency:
+        from nas.cost import LatencyTable
+
+        table = LatencyTable.open(settings.latency_dir, settings.device,
+                                  settings.schedule.threads, settings.input_size)
+    pruner = FrontPruner() if settings.pruning else None
+    return Evaluator(settings, space, train_data, val_data, k, table, pruner), k
+
+
+def _work(ctx: _Context, study: optuna.Study, progress: Progress) -> str:
+    """Ask, evaluate and tell until the target count, the time limit or an interrupt."""
+    s = ctx.settings
+    since_write = 0
+    while True:
+        c = counts(study)
+        elapsed = time.monotonic() - ctx.start
+        progress.show(_snapshot(study, s, c, elapsed))
+        if s.trials is not None and c.trained >= s.trials and c.baselines_left == 0:
+            return "finished"
+        if s.time_s is not None and elapsed >= s.time_s:
+            progress.event(f"time limit reached ({s.time_s:.0f} s)")
+            return "finished"
+        if c.infeasible >= s.max_infeasible:
+            progress.event(f"stopped: {c.infeasible} candidates over budget; the strategy "
+                           "is not finding feasible ones (try --strategy random or a wider "
+                           "budget)")
+            return "stopped"
+        trial = study.ask()
+        outcome = _evaluate(ctx, trial, progress)
+        _tell(study, trial, outcome)
+        since_write += 1
+        if outcome.state != "infeasible" or since_write >= 50:
+            write_outputs(study, s)
+            since_write = 0
+        if outcome.state != "infeasible":
+            progress.event(_describe(trial.number, outcome))
+
+
+def _evaluate(ctx: _Context, trial: optuna.Trial, progress: Progress) -> Outcome:
+    base = trial.user_attrs.get("baseline")
+    progress.show(_snapshot(trial.study, ctx.settings, counts(trial.study),
+                            time.monotonic() - ctx.start,
+                            f"trial {trial.number}" + (f" (baseline {base})" if base else "")))
+    try:
+        return ctx.evaluator.evaluate(trial)
+    except KeyboardInterrupt:
+        _tell(trial.study, trial, Outcome("failed", reason="interrupted: the search was "
+                                          "stopped while it ran"))
+        raise
+    except NasError:
+        _tell(trial.study, trial, Outcome("failed", reason="stopped by an input error"))
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken candidate must not stop the search
+        return Outcome("failed", reason=f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
+
+
+def _tell(study: optuna.Study, trial: optuna.Trial, outcome: Outcome) -> None:
+    with _no_interrupts():
+        for key, value in outcome.attrs.items():
+            trial.set_user_attr(key, value)
+        if outcome.reason:
+            trial.set_user_attr(A_REASON, outcome.reason)
+        if outcome.state in ("complete", "infeasible"):
+            study.tell(trial, outcome.values)
+        elif outcome.state == "pruned":
+            study.tell(trial, state=TrialState.PRUNED)
+        else:
+            study.tell(trial, state=TrialState.FAIL)
+
+
+def _snapshot(study: optuna.Study, s: SearchSettings, c: Counts, elapsed: float,
+              current: str = "") -> Snapshot:
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if not t.user_attrs.get(A_INFEASIBLE) and t.values]
+    best = max((t.values[0] for t in done), default=None)
+    front = 0
+    if done:
+        from nas.search._pareto import pareto_mask
+
+        front = int(pareto_mask([t.values for t in done], s.directions).sum())
+    return Snapshot(c, s.trials, best, front, elapsed, s.time_s, current)
+
+
+def _describe(number: int, o: Outcome) -> str:
+    cost = o.attrs.get("result", {})
+    if o.state == "complete" and o.values:
+        return (f"trial {number}: mIoU {o.values[0]:.4f}, "
+                + ", ".join(f"{v:.4g}" for v in o.values[1:])
+                + f" ({cost.get('wall_s', math.nan):.0f} s)")
+    return f"trial {number}: {o.state}: {o.reason}"
+
+
+def _spawn(settings: SearchSettings, index: int) -> Any:
+    proc = mp.get_context("spawn").Process(target=_worker_main, args=(settings, index),
+                                           daemon=False)
+    proc.start()
+    return proc
+
+
+def _worker_main(settings: SearchSettings, index: int) -> None:
+    """A second (third, ...) worker process on the same storage."""
+    from nas.space import load_space
+
+    progress = make_progress(settings.run_dir, settings.name, quiet=True)
+    try:
+        with _term_as_interrupt():
+            space = load_space(settings.space)
+            evaluator, _ = _evaluator(settings, space)
+            study = open_study(settings, make_storage(settings.storage_url), worker=index)
+            _work(_Context(settings, evaluator, time.monotonic()), study, progress)
+    except KeyboardInterrupt:
+        progress.event(f"worker {index} interrupted")
+
+
+def _snapshot_sqlite(settings: SearchSettings, storage: Any) -> None:
+    """Copy a journal study into ``study.db`` (atomically) for tools that want SQLite."""
+    final = settings.run_dir / "study.db"
+    tmp = settings.run_dir / f".study.{os.getpid()}.db"
+    tmp.unlink(missing_ok=True)
+    optuna.copy_study(from_study_name=settings.name, from_storage=storage,
+                      to_storage=f"sqlite:///{tmp.resolve()}")
+    os.replace(tmp, final)
+
+
+@contextmanager
+def _term_as_interrupt():
+    """SIGTERM behaves like Ctrl-C (KeyboardInterrupt) while the search runs."""
+    if threading_main():
+        old = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, old)
+    else:
+        yield
+
+
+@contextmanager
+def _no_interrupts():
+    """Defer SIGINT/SIGTERM while a trial's result is written (no half-told trial)."""
+    if not threading_main():
+        yield
+        return
+    caught: list[int] = []
+    handler = lambda signum, frame: caught.append(signum)  # noqa: E731
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if caught:
+            raise KeyboardInterrupt
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _now() -> str:
+    from datetime import datetime
+
+    return datetime.now().isoformat(timespec="seconds")
