@@ -24,6 +24,7 @@ from nas.cost._latency import Latency, measure_latency
 from nas.cost._latency_table import LatencyTable, build_table, predict_latency
 from nas.cost._profiling import profile
 from nas.cost._measure import Measured, measure
+from nas.cost._scale import scale_to_fit
 
 __all__ = [
     "Budget",
@@ -47,6 +48,7 @@ __all__ = [
     "predict_latency",
     "profile",
     "sample_within",
+    "scale_to_fit",
     "space_report",
     "violation",
 ]
