@@ -19,7 +19,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from nas.errors import NasError
-from nas.search._evaluate import A_INFEASIBLE, A_REASON, Evaluator, Outcome
+from nas.search._evaluate import A_INFEASIBLE, A_REASON, A_TRAINED, Evaluator, Outcome
 from nas.search._outputs import RUN_FILE, read_run, write_outputs, write_run
 from nas.search._progress import Progress, Snapshot, make_progress
 from nas.search._pruner import FrontPruner
@@ -27,6 +27,7 @@ from nas.search._settings import SearchSettings
 from nas.search._study import (
     Counts,
     counts,
+    enqueue_random,
     enqueue_start,
     fail_stale_trials,
     make_storage,
@@ -52,6 +53,7 @@ class _Context:
     settings: SearchSettings
     evaluator: Evaluator
     start: float
+    worker: int = 0
 
 
 def check_run_dir(settings: SearchSettings, space_hash: str) -> bool:
@@ -178,6 +180,10 @@ def _work(ctx: _Context, study: optuna.Study, progress: Progress) -> str:
                            "is not finding feasible ones (try --strategy random or a wider "
                            "budget)")
             return "stopped"
+        if s.strategy == "random" and s.budget.limits and c.waiting == 0:
+            ev = ctx.evaluator
+            enqueue_random(study, s, ev.space, ev.num_classes, c.total + c.running,
+                           worker=ctx.worker)
         trial = study.ask()
         outcome = _evaluate(ctx, trial, progress)
         _tell(study, trial, outcome)
@@ -204,7 +210,9 @@ def _evaluate(ctx: _Context, trial: optuna.Trial, progress: Progress) -> Outcome
         _tell(trial.study, trial, Outcome("failed", reason="stopped by an input error"))
         raise
     except Exception as exc:  # noqa: BLE001 - a broken candidate must not stop the search
-        return Outcome("failed", reason=f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
+        # counted as a trained candidate: the search spent its effort on it
+        return Outcome("failed", reason=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+                       attrs={A_TRAINED: True})
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, outcome: Outcome) -> None:
@@ -260,7 +268,7 @@ def _worker_main(settings: SearchSettings, index: int) -> None:
             space = load_space(settings.space)
             evaluator, _ = _evaluator(settings, space)
             study = open_study(settings, make_storage(settings.storage_url), worker=index)
-            _work(_Context(settings, evaluator, time.monotonic()), study, progress)
+            _work(_Context(settings, evaluator, time.monotonic(), index), study, progress)
     except KeyboardInterrupt:
         progress.event(f"worker {index} interrupted")
 

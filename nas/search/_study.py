@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Counts",
     "counts",
+    "enqueue_random",
     "enqueue_start",
     "fail_stale_trials",
     "make_sampler",
@@ -126,6 +127,29 @@ def enqueue_start(study: optuna.Study, settings: SearchSettings, space: SearchSp
                 study.enqueue_trial(params, user_attrs={"seeded": True})
                 n += 1
     study.set_user_attr("queued", n)
+    return n
+
+
+def enqueue_random(study: optuna.Study, settings: SearchSettings, space: SearchSpace,
+                   num_classes: int, start: int, count: int = 1, worker: int = 0) -> int:
+    """Random search within the budget: uniform draws of the space priced analytically and
+    redrawn until they fit (``sample_within``, microseconds per draw), queued as the next
+    trials, instead of thousands of over-budget Optuna trials. Seeds follow from the run's
+    seed, ``start`` (trials so far) and ``worker``, so a resumed run draws new candidates."""
+    from nas.cost import BudgetInfeasibleError
+
+    n = 0
+    for i in range(start, start + count):
+        seed = (settings.seed * 1_000_003 + i * 7919 + worker * 104_729) % (2**31 - 1)
+        try:
+            arch = space.sample_within(settings.budget, seed, settings.input_size,
+                                       num_classes=num_classes)
+        except BudgetInfeasibleError:
+            return n  # the first trial then shows the gate's verdict
+        params = space.params(arch)
+        if params is not None:
+            study.enqueue_trial(params, user_attrs={"seeded": True})
+            n += 1
     return n
 
 

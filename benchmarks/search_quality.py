@@ -1,0 +1,129 @@
+"""Search quality at equal compute: the default strategy (NSGA-II with the cost-band pruner)
+against plain random search, against the published designs (baselines), and with pruning off.
+
+    python benchmarks/search_quality.py [--data camvid:../shared/data/camvid_240x180]
+        [--budget 5GFLOPs] [--input 512x512] [--trials 30] [--seed 0] [--threads 2]
+        [--out results/search-quality]
+
+Three searches on the same data, budget, proxy schedule and seed, each a normal run folder
+under --out (rerunning the script resumes them; a finished one is read back):
+  A  nsga2 + pruning (the default), --trials trained candidates, with the baselines;
+  B  random search, no pruning, for the same compute as A's search trials (wall time of A's
+     non-baseline trials, baselines excluded);
+  C  nsga2 without pruning, --trials trained candidates (what pruning saves, what it costs).
+Printed: hypervolume of the mIoU-GFLOPs front (reference: mIoU 0 at the FLOPs budget), best
+feasible mIoU, trained/pruned/infeasible counts and compute of each; for every baseline, the
+best search mIoU at no more FLOPs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from nas.cost import parse_size
+from nas.proxy import DEFAULT_SCHEDULE
+from nas.search import SearchSettings, hypervolume, run_search
+
+
+def _search_rows(df: pd.DataFrame) -> pd.DataFrame:
+    return df[~df["baseline"]]
+
+
+def _compute_s(df: pd.DataFrame) -> float:
+    """Wall time of trained search trials (infeasible ones are priced in microseconds)."""
+    rows = _search_rows(df)
+    rows = rows[rows["state"].isin(["COMPLETE", "PRUNED", "FAIL"])]
+    return float(rows["duration_s"].fillna(0).sum())
+
+
+def _summary(label: str, df: pd.DataFrame, budget_g: float) -> dict:
+    rows = _search_rows(df)
+    ok = rows[(rows["state"] == "COMPLETE") & rows["feasible"]]
+    hv = hypervolume(ok[["miou", "gflops"]].to_numpy(), ["maximize", "minimize"],
+                     [0.0, budget_g])
+    return {
+        "run": label,
+        "trained": int(rows["state"].isin(["COMPLETE", "PRUNED", "FAIL"]).sum()),
+        "complete": int((rows["state"] == "COMPLETE").sum()),
+        "pruned": int((rows["state"] == "PRUNED").sum()),
+        "failed": int((rows["state"] == "FAIL").sum()),
+        "infeasible": int((rows["state"] == "INFEASIBLE").sum()),
+        "compute_min": _compute_s(df) / 60,
+        "hypervolume": hv,
+        "best_miou": float(ok["miou"].max()) if len(ok) else float("nan"),
+        "front": int((rows["pareto"]).sum()),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="camvid:../shared/data/camvid_240x180")
+    ap.add_argument("--budget", default="5GFLOPs")
+    ap.add_argument("--input", default="512x512")
+    ap.add_argument("--trials", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path("results/search-quality"))
+    ap.add_argument("--skip-c", action="store_true", help="skip run C (pruning off)")
+    args = ap.parse_args()
+
+    schedule = DEFAULT_SCHEDULE.replace(threads=args.threads)
+    common = dict(space="hybrid", data=args.data, input_size=parse_size(args.input),
+                  budgets=(args.budget,), seed=args.seed, schedule=schedule,
+                  command="benchmarks/search_quality.py")
+    budget_g = SearchSettings(**common).budget.get("flops").value / 1e9
+    t0 = time.time()
+    print(f"# data {args.data}, budget {args.budget} at {args.input}, {args.trials} trained "
+          f"candidates, seed {args.seed}, schedule {schedule.epochs} epochs at "
+          f"{schedule.train_size}, {schedule.n_train} images, {args.threads} threads")
+
+    a = run_search(SearchSettings(name="A-nsga2", out=args.out / "A-nsga2", strategy="nsga2",
+                                  trials=args.trials, time_s=None, baselines=True, **common),
+                   quiet=True).trials
+    budget_s = _compute_s(a)
+    b_dir = args.out / "B-random"
+    b = run_search(SearchSettings(name="B-random", out=b_dir, strategy="random", trials=None,
+                                  time_s=budget_s, baselines=False, pruning=False, **common),
+                   quiet=True).trials
+    rows = [_summary("A nsga2 + pruning (default)", a, budget_g),
+            _summary("B random, no pruning", b, budget_g)]
+    if not args.skip_c:
+        c = run_search(SearchSettings(name="C-nsga2-nopruning", out=args.out / "C-nopruning",
+                                      strategy="nsga2", trials=args.trials, time_s=None,
+                                      baselines=False, pruning=False, **common),
+                       quiet=True).trials
+        rows.append(_summary("C nsga2, no pruning", c, budget_g))
+    table = pd.DataFrame(rows).set_index("run")
+    pd.set_option("display.width", 160)
+    print()
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    ha, hb = table.iloc[0]["hypervolume"], table.iloc[1]["hypervolume"]
+    print(f"\nA vs B at equal compute ({budget_s / 60:.1f} min of search trials): hypervolume "
+          f"{ha:.4f} vs {hb:.4f} ({(ha / hb - 1) * 100 if hb else float('nan'):+.1f}%), best "
+          f"mIoU {table.iloc[0]['best_miou']:.4f} vs {table.iloc[1]['best_miou']:.4f}")
+    if len(table) > 2:
+        cc = table.iloc[2]
+        print(f"pruning: A used {table.iloc[0]['compute_min']:.1f} min for {args.trials} "
+              f"candidates, C {cc['compute_min']:.1f} min "
+              f"({(1 - table.iloc[0]['compute_min'] / cc['compute_min']) * 100:.0f}% saved); "
+              f"hypervolume {ha:.4f} vs {cc['hypervolume']:.4f}")
+
+    base = a[a["baseline"] & (a["state"] == "COMPLETE")]
+    search = pd.concat([_search_rows(a), _search_rows(b)])
+    search = search[(search["state"] == "COMPLETE") & search["feasible"]]
+    print("\nbaselines (same proxy schedule) against the best search candidate at no more "
+          "FLOPs (runs A and B):")
+    for r in base.sort_values("gflops").itertuples():
+        cheaper = search[search["gflops"] <= r.gflops]
+        best = cheaper["miou"].max() if len(cheaper) else float("nan")
+        print(f"  {r.baseline_name:28s} {r.gflops:6.2f} GFLOPs  mIoU {r.miou:.4f}   search "
+              f"best {best:.4f} ({'beaten' if best > r.miou else 'not beaten'})")
+    print(f"\ntotal wall time of this invocation: {(time.time() - t0) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()

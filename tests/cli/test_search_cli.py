@@ -1,0 +1,54 @@
+"""`nas search`: bad input is one line and exit code 2; a finished run is summarised."""
+
+import pytest
+
+from nas.cli import main
+
+
+@pytest.fixture
+def tiny_args():
+    return ["--epochs", "1", "--n-train", "8", "--n-val", "8", "--train-size", "64x64",
+            "--threads", "1", "--data", "synthetic:64,16", "--budget", "2GFLOPs", "--quiet",
+            "--no-baselines", "--no-report"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--budget", "5GFLOPz"], "accepted forms"),
+    (["--budget", "0GFLOPs"], "budget"),
+    (["--objectives", "miou,speed"], "unknown objective 'speed'"),
+    (["--strategy", "grid"], "--strategy 'grid'"),
+    (["--time", "soon"], "positive duration"),
+    (["--trials", "0"], "--trials 0"),
+    (["--runner", "slurm"], "no such profile"),
+    (["--input", "big"], "big"),
+    (["--space", "nope"], "nope"),
+    (["--data", "camvid:/does/not/exist"], "/does/not/exist"),
+    (["--resume", "--name", "never-ran"], "holds no search"),
+    (["--device", "tpu"], "--device 'tpu'"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "--quiet", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("nas: error:") and message in err and "\n" not in err
+    assert "Traceback" not in err
+
+
+def test_other_settings_on_an_existing_run_are_refused_and_nothing_is_lost(
+        tmp_path, tiny_args, capsys):
+    out = tmp_path / "run"
+    assert main(["search", *tiny_args, "--trials", "1", "--out", str(out), "--name", "a"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    args = [a if a != "2GFLOPs" else "3GFLOPs" for a in tiny_args]
+    assert main(["search", *args, "--trials", "1", "--out", str(out), "--name", "a"]) == 2
+    err = capsys.readouterr().err
+    assert "holds a search with other settings (budgets" in err
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert after == before
+
+
+def test_summary_names_the_front_and_the_folder(tmp_path, tiny_args, capsys):
+    out = tmp_path / "run"
+    assert main(["search", *tiny_args, "--trials", "2", "--out", str(out), "--name", "b"]) == 0
+    err = capsys.readouterr().err
+    assert "finished: 2 trained" in err and "Pareto front" in err and str(out) in err

@@ -1,0 +1,69 @@
+"""The search through Ray Tune on a real local cluster: a head and a second worker node on
+loopback, started and stopped by the test."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+BIN = Path(sys.executable).parent
+RAY = BIN / "ray"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    if not RAY.exists():
+        pytest.skip("the ray CLI is not installed in this environment")
+    tmp = tmp_path_factory.mktemp("ray")
+    port = _free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    address = f"127.0.0.1:{port}"
+    common = ["--num-cpus", "1", "--disable-usage-stats"]
+    try:
+        subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port",
+                        str(port), "--include-dashboard", "false", "--temp-dir",
+                        str(tmp / "t"), *common], check=True, env=env, capture_output=True,
+                       timeout=180)
+        subprocess.run([RAY, "start", "--address", address, "--node-ip-address",
+                        "127.0.0.1", *common], check=True, env=env, capture_output=True,
+                       timeout=180)
+        yield address, env
+    finally:
+        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(tmp / "t", ignore_errors=True)
+
+
+def test_ray_runner_on_a_two_node_cluster(tmp_path, cluster, tiny_args):
+    address, env = cluster
+    profile = tmp_path / "cluster.yaml"
+    profile.write_text(f"kind: ray\naddress: '{address}'\nmax_concurrent: 2\n"
+                       "resources_per_trial:\n  cpu: 1\n")
+    run = tmp_path / "r"
+    proc = subprocess.run(
+        [BIN / "nas", "search", *tiny_args, "--trials", "3", "--strategy", "random",
+         "--runner", str(profile), "--name", "r", "--out", str(run)],
+        capture_output=True, text=True, env={**env, "OMP_WAIT_POLICY": "PASSIVE"},
+        timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ("study.db", "study.journal", "trials.parquet", "trials.csv", "run.json",
+                 "search.log"):
+        assert (run / name).is_file(), name
+    df = pd.read_parquet(run / "trials.parquet")
+    assert df["number"].is_unique and "RUNNING" not in set(df["state"])
+    assert (df["state"] == "COMPLETE").sum() >= 3
+    assert df.loc[df["state"] == "COMPLETE", "miou"].notna().all()
+    assert df["pareto"].any() and any((run / "pareto").glob("trial-*.yaml"))
+    import json
+
+    assert json.loads((run / "run.json").read_text())["runner"] == "cluster"
