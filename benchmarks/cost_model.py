@@ -3,6 +3,7 @@ the four spaces: FLOPs error (max, median), params mismatches, and the estimator
 build + fvcore; then the latency predictor on in-budget samples of hybrid.yaml.
 
     python benchmarks/cost_model.py [--n 200] [--latency-n 50] [--threads 2]
+                                    [--latency-state results/latency-bench]   # resumable
 
 Sizes rotate over 512x512, 360x480, 100x75 and 1024x2048 (the last only for samples under
 5 GFLOPs at 512, to keep the run short). Speed-up = (build + fvcore time) / estimate time, per
@@ -13,7 +14,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -65,15 +69,31 @@ def flops_part(n: int) -> None:
           f"  min {min(speedups):,.0f}x")
 
 
+def latency_part(n: int, threads: int, state: Path | None) -> None:
+    """The latency predictor on ``n`` in-budget hybrid samples: benchmarks/latency_predictor.py
+    (run here as a child process, so that its measurements see no other work of this one)."""
+    script = Path(__file__).with_name("latency_predictor.py")
+    cmd = [sys.executable, str(script), "--n", str(n), "--threads", str(threads), "--quiet"]
+    if state is not None:
+        cmd += ["--state", str(state)]
+    print(f"## latency predictor: {' '.join(cmd[1:])}", flush=True)
+    subprocess.run(cmd, check=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--latency-n", type=int, default=50)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--latency-state", type=Path, default=None,
+                    help="keep the latency measurements here (resumable; default: temporary)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"# torch {torch.__version__}, {args.threads} threads")
-    flops_part(args.n)
+    if args.n:
+        flops_part(args.n)
+    if args.latency_n:
+        latency_part(args.latency_n, args.threads, args.latency_state)
 
 
 if __name__ == "__main__":
