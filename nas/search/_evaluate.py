@@ -6,6 +6,7 @@ attributes, so the study alone holds the whole run.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import socket
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import optuna
+
+logging.getLogger("timm.scheduler.cosine_lr").setLevel(logging.ERROR)  # tiny schedules warn
 
 from nas.arch import ArchConfig
 from nas.cost import estimate

@@ -35,6 +35,17 @@ class Snapshot:
             left = by_count if left is None else min(left, by_count)
         return left
 
+    def fields(self) -> str:
+        """The snapshot as logfmt (``key=value`` pairs) for logs and pipes."""
+        c, rem = self.counts, self.remaining_s
+        pairs = {"trained": c.trained, "target": self.target or "", "complete": c.complete,
+                 "pruned": c.pruned, "failed": c.failed, "running": c.running,
+                 "infeasible": c.infeasible, "best_miou": "" if self.best_miou is None else
+                 f"{self.best_miou:.4f}", "front": self.front_size,
+                 "elapsed_s": f"{self.elapsed_s:.0f}",
+                 "left_s": "" if rem is None else f"{rem:.0f}"}
+        return "progress " + " ".join(f"{k}={v}" for k, v in pairs.items())
+
     def line(self) -> str:
         c = self.counts
         target = f"/{self.target}" if self.target else ""
@@ -71,7 +82,7 @@ class Progress:
 
             self._live.update(Panel(snap.line(), title="nas search", border_style="cyan"))
         elif force or time.monotonic() - self._last > 30:
-            self.log.info(snap.line())
+            self.log.info(snap.fields())
             self._last = time.monotonic()
 
     def close(self) -> None:

@@ -3,7 +3,7 @@ storage), with resume, clean stops on SIGINT/SIGTERM and the run folder kept up 
 
 from __future__ import annotations
 
-import math
+import json
 import multiprocessing as mp
 import os
 import signal
@@ -143,7 +143,8 @@ def _finish(settings: SearchSettings, space_hash: str, status: str, progress: Pr
             _snapshot_sqlite(settings, storage)
         c = counts(study)
         write_run(settings, space_hash, status, {"counts": c.__dict__, "finished": _now()})
-        progress.log.info(f"{status}: {c}")
+        progress.log.info(f"run status={status} " + " ".join(
+            f"{k}={v}" for k, v in c.__dict__.items()))
     return SearchResult(settings.run_dir, status, c, df)
 
 
@@ -192,7 +193,7 @@ def _work(ctx: _Context, study: optuna.Study, progress: Progress) -> str:
             write_outputs(study, s)
             since_write = 0
         if outcome.state != "infeasible":
-            progress.event(_describe(trial.number, outcome))
+            progress.event(_describe(trial.number, outcome, s.objective_list))
 
 
 def _evaluate(ctx: _Context, trial: optuna.Trial, progress: Progress) -> Outcome:
@@ -242,13 +243,16 @@ def _snapshot(study: optuna.Study, s: SearchSettings, c: Counts, elapsed: float,
     return Snapshot(c, s.trials, best, front, elapsed, s.time_s, current)
 
 
-def _describe(number: int, o: Outcome) -> str:
-    cost = o.attrs.get("result", {})
-    if o.state == "complete" and o.values:
-        return (f"trial {number}: mIoU {o.values[0]:.4f}, "
-                + ", ".join(f"{v:.4g}" for v in o.values[1:])
-                + f" ({cost.get('wall_s', math.nan):.0f} s)")
-    return f"trial {number}: {o.state}: {o.reason}"
+def _describe(number: int, o: Outcome, objectives) -> str:
+    """One logfmt line per finished trial."""
+    res = o.attrs.get("result", {})
+    pairs = {"trial": number, "state": o.state}
+    if o.values:
+        pairs.update({obj.name: f"{v:.4g}" for obj, v in zip(objectives, o.values)})
+    if res.get("wall_s") is not None:
+        pairs["wall_s"] = f"{res['wall_s']:.1f}"
+    text = " ".join(f"{k}={v}" for k, v in pairs.items())
+    return text + (f" reason={json.dumps(o.reason)}" if o.reason else "")
 
 
 def _spawn(settings: SearchSettings, index: int) -> Any:

@@ -41,7 +41,7 @@ def test_interrupt_leaves_a_consistent_folder_and_resume_finishes(tmp_path, tiny
     run = tmp_path / "p"
     args = [*tiny_args, "--trials", "4", "--strategy", "random", "--epochs", "6"]
     proc = _start(args, tmp_path)
-    _wait_for(run / "search.log", "trial 0: ", proc)
+    _wait_for(run / "search.log", "trial=0 state=", proc)
     time.sleep(0.5)  # trial 1 is training now
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
@@ -70,7 +70,7 @@ def test_kill_9_loses_at_most_the_trial_in_flight(tmp_path, tiny_args):
     run = tmp_path / "p"
     args = [*tiny_args, "--trials", "3", "--strategy", "random", "--epochs", "6"]
     proc = _start(args, tmp_path)
-    _wait_for(run / "search.log", "trial 0: ", proc)
+    _wait_for(run / "search.log", "trial=0 state=", proc)
     time.sleep(0.5)
     proc.kill()
     proc.communicate(timeout=60)
@@ -104,7 +104,7 @@ def test_two_workers_share_one_journal(tmp_path, tiny_args):
     assert 4 <= len(trained) <= 5  # a worker may start one more while the other finishes
     assert df["arch_json"].is_unique
     log = (run / "search.log").read_text()
-    assert len({line.split()[1] for line in log.splitlines() if " trial " in line}) == 2, \
+    assert len({line.split()[1] for line in log.splitlines() if " trial=" in line}) == 2, \
         "both worker processes should have evaluated trials"
 
 
