@@ -2,8 +2,9 @@
 
 Fronts come from :func:`nas.search._pareto.pareto_mask`, hypervolumes from
 :func:`nas.search._pareto.hypervolume`; the renderers only draw what is computed here.
-Fronts and hypervolumes are over *search* trials (COMPLETE, feasible, scored); baselines are
-compared against them at equal cost.
+Fronts are over the scored trials (COMPLETE, feasible, with an mIoU), baselines included, like
+the run's own ``pareto`` column; hypervolumes are over search trials only (the baselines' own
+hypervolume is given beside), and every baseline is compared with the search at equal cost.
 """
 
 from __future__ import annotations
@@ -136,13 +137,15 @@ def _front(run: RunData, metric: str) -> Front:
                         "y": np.asarray(ys, dtype=float),
                         "label": t["baseline_name"].to_numpy(dtype=object)})
     pts.loc[pts["kind"] == "infeasible", "y"] = math.nan  # never trained
-    search = (pts["kind"] == "search").to_numpy()
+    # the front of scored trials, baselines included (as the run's ``pareto`` column)
+    scored = t["state"].eq("COMPLETE").to_numpy() & t["feasible"].to_numpy() & ~np.isnan(
+        pts["y"].to_numpy()) & pts["kind"].isin(["search", "baseline"]).to_numpy()
     on = np.zeros(len(pts), dtype=bool)
-    if search.any():
-        vals = pts.loc[search, ["y", "x"]].to_numpy()
-        on[search] = pareto_mask(vals, ["maximize", "minimize"])
+    if scored.any():
+        vals = pts.loc[scored, ["y", "x"]].to_numpy()
+        on[scored] = pareto_mask(vals, ["maximize", "minimize"])
     pts["on_front"] = on
-    pts.loc[pts["on_front"], "kind"] = "front"
+    pts.loc[pts["on_front"] & (pts["kind"] == "search"), "kind"] = "front"
     limit = run.budget.get(metric)
     return Front(metric, label, pts, None if limit is None else limit * scale)
 
@@ -155,20 +158,20 @@ def _joint_mask(run: RunData, df: pd.DataFrame) -> np.ndarray:
 
 
 def _front_table(run: RunData) -> pd.DataFrame:
-    done = run.completed()
+    done = run.completed(baselines=True)
     front = done[_joint_mask(run, done)] if len(done) else done
     weights = run.run_dir / "weights"
     rows = []
     for _, r in front.iterrows():
         rows.append({
-            "trial": int(r["number"]), "mIoU": r["miou"], "GFLOPs": r["flops"] * 1e-9,
+            "trial": int(r["number"]), "baseline": r["baseline_name"], "mIoU": r["miou"], "GFLOPs": r["flops"] * 1e-9,
             "M params": r["params"] * 1e-6, "latency ms": r["latency_ms"],
             "pixel acc": r["pixel_acc"], "train s": r.get("train_s", math.nan),
             "architecture": arch_summary(_arch(r)),
             "weights": (weights / f"trial-{int(r['number'])}.safetensors").is_file(),
         })
     sort = next((_TABLE_COST[o.name] for o in run.objectives if o.name in _TABLE_COST), "GFLOPs")
-    cols = ["trial", "mIoU", "GFLOPs", "M params", "latency ms", "pixel acc", "train s",
+    cols = ["trial", "baseline", "mIoU", "GFLOPs", "M params", "latency ms", "pixel acc", "train s",
             "architecture", "weights"]
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(sort, kind="stable").reset_index(drop=True)
@@ -345,7 +348,9 @@ def _findings(data: ReportData, run: RunData) -> list[str]:
     if len(ft):
         best = ft.loc[ft["mIoU"].idxmax()]
         cheap = ft.loc[ft["GFLOPs"].idxmin()]
-        out.append(f"The front has {len(ft)} architectures, from trial {int(cheap['trial'])} "
+        nb = int((ft["baseline"] != "").sum())
+        extra = (f" ({nb} of them {'a baseline' if nb == 1 else 'baselines'})" if nb else "")
+        out.append(f"The front has {len(ft)} architectures{extra}, from trial {int(cheap['trial'])} "
                    f"(mIoU {cheap['mIoU']:.4f} at {cheap['GFLOPs']:.3g} GFLOPs) to trial "
                    f"{int(best['trial'])} (mIoU {best['mIoU']:.4f} at {best['GFLOPs']:.3g} GFLOPs).")
     else:

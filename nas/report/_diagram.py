@@ -38,11 +38,15 @@ def _mixer_text(mx: Any) -> str:
 
 
 def diagram_rows(arch: Any) -> list[dict[str, Any]]:
-    """One dict per (stage, active branch): what the box shows, and whether the plan keeps it.
-    Also what tests check (the drawing is only its picture)."""
+    """One dict per (stage, active branch): what the box shows, and how many of its modules'
+    cells the plan keeps (``kept`` of ``modules``; ``live``: any). Also what tests check (the
+    drawing is only its picture)."""
     from nas.arch import plan
 
-    live = {(c.branch, id(c.cfg)) for m in plan(arch).modules for c in m.cells}
+    kept: dict[tuple[int, int], int] = {}
+    for m in plan(arch).modules:
+        for c in m.cells:
+            kept[(c.branch, id(c.cfg))] = kept.get((c.branch, id(c.cfg)), 0) + 1
     rows = []
     for s, st in enumerate(arch.stages):
         for b, br in enumerate(st.branches, start=st.first_branch(s)):
@@ -58,8 +62,9 @@ def diagram_rows(arch: Any) -> list[dict[str, Any]]:
             rows.append({"stage": s, "branch": b, "cell": br.cell, "title": head,
                          "width": width, "depths": f"depth {'/'.join(map(str, br.depths))}",
                          "mixer": _mixer_text(br.mixer if any(br.depths) else None),
-                         "ffn": ffn, "fusion": st.fusion, "live": (b, id(br)) in live,
-                         "opens": b == s})
+                         "ffn": ffn, "fusion": st.fusion, "opens": b == s,
+                         "kept": kept.get((b, id(br)), 0), "modules": st.modules,
+                         "live": kept.get((b, id(br)), 0) > 0})
     return rows
 
 
@@ -108,6 +113,8 @@ def _draw(arch: Any, input_size: tuple[int, int], title: str | None) -> Figure:
             lines = [r["title"], r["width"], r["depths"], r["mixer"], r["ffn"]]
             if not r["live"]:
                 lines[-1] = "(unused by the head)"
+            elif r["kept"] < r["modules"]:
+                lines[0] += f" ({r['modules'] - r['kept']} unused)"
             _box(ax, x, y, kind, [t for t in lines if t])
             last[b] = (x, y)
     xh = DX * (n + 1)

@@ -108,7 +108,8 @@ def _run(study: Any, evaluator: Any, target: Any) -> dict[str, float]:
 
 
 def _objective_names(run: RunData, study: Any) -> list[str]:
-    labels = {"miou": "mIoU", "flops": "FLOPs", "params": "params", "latency_ms": "latency"}
+    labels = {"miou": "mIoU", "flops": "FLOPs", "params": "params", "latency_ms": "latency",
+              "latency": "latency"}
     metric = list(study.metric_names or [])
     if len(metric) == len(study.directions) and all(metric):
         return [labels.get(m, m) for m in metric]

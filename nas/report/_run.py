@@ -137,7 +137,8 @@ def parse_objectives(spec: Any) -> tuple[Objective, ...]:
     elif isinstance(spec, (list, tuple)):
         for it in spec:
             if isinstance(it, dict):
-                items.append((str(it.get("name") or it.get("metric")), it.get("direction")))
+                items.append((str(it.get("name") or it.get("column") or it.get("metric")),
+                              it.get("direction")))
             else:
                 words = str(it).replace(":", " ").split()
                 dirs = [w for w in words if w.lower().startswith(("max", "min"))]
@@ -156,7 +157,7 @@ def parse_objectives(spec: Any) -> tuple[Objective, ...]:
 
 
 def _budget(info: dict[str, Any]) -> dict[str, float]:
-    spec = info.get("budgets", info.get("budget"))
+    spec = info.get("budget") or info.get("budgets")  # {metric: limit}, else the texts
     if not spec:
         return {}
     from nas.cost import Budget

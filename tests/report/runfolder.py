@@ -69,7 +69,7 @@ def build_run(root: Path, name: str = "fixture", n_search: int = N_SEARCH,
             res = train(arch, tr, va, _schedule(), seed=0, keep_model=True)
             dur = time.perf_counter() - t
             miou, epochs = res.miou, list(res.epoch_miou)
-            meta = {"arch": arch.to_json(indent=None), "num_classes": str(k)}
+            meta = {"arch_json": arch.to_json(indent=None)}  # as nas.search writes it
             save_weights(res.model, run / "weights" / f"trial-{i}.safetensors", metadata=meta)
         elif i % 5 == 2:
             state, reason, epochs = "PRUNED", "pruned at epoch 1", [0.05]
@@ -153,7 +153,7 @@ def _row(n, state, arch, cost, miou, epochs, reason, start, end, params, feasibl
 def _mark_front(df: pd.DataFrame) -> None:
     from nas.search._pareto import pareto_mask
 
-    ok = (df["state"] == "COMPLETE") & df["feasible"] & df["miou"].notna() & ~df["baseline"]
+    ok = (df["state"] == "COMPLETE") & df["feasible"] & df["miou"].notna()  # baselines too
     mask = pareto_mask(df.loc[ok, ["miou", "flops"]].to_numpy(float), ["maximize", "minimize"])
     df["pareto"] = False
     df.loc[df.index[ok][mask], "pareto"] = True
