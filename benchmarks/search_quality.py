@@ -8,8 +8,11 @@ against plain random search, against the published designs (baselines), and with
 Three searches on the same data, budget, proxy schedule and seed, each a normal run folder
 under --out (rerunning the script resumes them; a finished one is read back):
   A  nsga2 + pruning (the default), --trials trained candidates, with the baselines;
-  B  random search, no pruning, for the same compute as A's search trials (wall time of A's
-     non-baseline trials, baselines excluded);
+  B  random search within the budget, no pruning, for the same compute as A's search trials
+     (baselines excluded). Compute is counted in GFLOP-epochs: the sum over trained
+     candidates of epochs run x GFLOPs at the deployment input (every candidate trains on the
+     same images at the same crop, so this is proportional to the training FLOPs), which does
+     not depend on how busy the machine was; wall time is printed beside it;
   C  nsga2 without pruning, --trials trained candidates (what pruning saves, what it costs).
 Printed: hypervolume of the mIoU-GFLOPs front (reference: mIoU 0 at the FLOPs budget), best
 feasible mIoU, trained/pruned/infeasible counts and compute of each; for every baseline, the
@@ -33,11 +36,20 @@ def _search_rows(df: pd.DataFrame) -> pd.DataFrame:
     return df[~df["baseline"]]
 
 
+def _trained(df: pd.DataFrame) -> pd.DataFrame:
+    rows = _search_rows(df)
+    return rows[rows["state"].isin(["COMPLETE", "PRUNED", "FAIL"])
+                & ~rows["reason"].str.startswith("interrupted")]
+
+
 def _compute_s(df: pd.DataFrame) -> float:
     """Wall time of trained search trials (infeasible ones are priced in microseconds)."""
-    rows = _search_rows(df)
-    rows = rows[rows["state"].isin(["COMPLETE", "PRUNED", "FAIL"])]
-    return float(rows["duration_s"].fillna(0).sum())
+    return float(_trained(df)["duration_s"].fillna(0).sum())
+
+
+def _gflop_epochs(df: pd.DataFrame) -> float:
+    rows = _trained(df)
+    return float((rows["epochs_run"].fillna(0) * rows["gflops"]).sum())
 
 
 def _summary(label: str, df: pd.DataFrame, budget_g: float) -> dict:
@@ -47,12 +59,14 @@ def _summary(label: str, df: pd.DataFrame, budget_g: float) -> dict:
                      [0.0, budget_g])
     return {
         "run": label,
-        "trained": int(rows["state"].isin(["COMPLETE", "PRUNED", "FAIL"]).sum()),
+        "trained": len(_trained(df)),
         "complete": int((rows["state"] == "COMPLETE").sum()),
         "pruned": int((rows["state"] == "PRUNED").sum()),
-        "failed": int((rows["state"] == "FAIL").sum()),
+        "failed": int(((rows["state"] == "FAIL")
+                       & ~rows["reason"].str.startswith("interrupted")).sum()),
         "infeasible": int((rows["state"] == "INFEASIBLE").sum()),
-        "compute_min": _compute_s(df) / 60,
+        "gflop_epochs": _gflop_epochs(df),
+        "wall_min": _compute_s(df) / 60,
         "hypervolume": hv,
         "best_miou": float(ok["miou"].max()) if len(ok) else float("nan"),
         "front": int((rows["pareto"]).sum()),
@@ -68,7 +82,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("results/search-quality"))
-    ap.add_argument("--skip-c", action="store_true", help="skip run C (pruning off)")
+    ap.add_argument("--runs", default="ABC", help="which runs to do/read (e.g. 'C' alone in a "
+                    "second process; a finished run is only read back)")
     args = ap.parse_args()
 
     schedule = DEFAULT_SCHEDULE.replace(threads=args.threads)
@@ -81,36 +96,49 @@ def main() -> None:
           f"candidates, seed {args.seed}, schedule {schedule.epochs} epochs at "
           f"{schedule.train_size}, {schedule.n_train} images, {args.threads} threads")
 
-    a = run_search(SearchSettings(name="A-nsga2", out=args.out / "A-nsga2", strategy="nsga2",
-                                  trials=args.trials, time_s=None, baselines=True, **common),
-                   quiet=True).trials
-    budget_s = _compute_s(a)
-    b_dir = args.out / "B-random"
-    b = run_search(SearchSettings(name="B-random", out=b_dir, strategy="random", trials=None,
-                                  time_s=budget_s, baselines=False, pruning=False, **common),
-                   quiet=True).trials
-    rows = [_summary("A nsga2 + pruning (default)", a, budget_g),
-            _summary("B random, no pruning", b, budget_g)]
-    if not args.skip_c:
+    if "C" in args.runs:
         c = run_search(SearchSettings(name="C-nsga2-nopruning", out=args.out / "C-nopruning",
                                       strategy="nsga2", trials=args.trials, time_s=None,
                                       baselines=False, pruning=False, **common),
                        quiet=True).trials
+        if args.runs == "C":
+            print(_summary("C nsga2, no pruning", c, budget_g))
+            return
+    a = run_search(SearchSettings(name="A-nsga2", out=args.out / "A-nsga2", strategy="nsga2",
+                                  trials=args.trials, time_s=None, baselines=True, **common),
+                   quiet=True).trials
+    target = _gflop_epochs(a)
+    n_b = len(_trained(a))
+    while True:  # random search, one more candidate at a time until it has had A's compute
+        b = run_search(SearchSettings(name="B-random", out=args.out / "B-random",
+                                      strategy="random", trials=n_b, time_s=None,
+                                      baselines=False, pruning=False, **common),
+                       quiet=True).trials
+        if _gflop_epochs(b) >= target:
+            break
+        n_b += 1
+    rows = [_summary("A nsga2 + pruning (default)", a, budget_g),
+            _summary("B random, no pruning", b, budget_g)]
+    if "C" in args.runs:
         rows.append(_summary("C nsga2, no pruning", c, budget_g))
     table = pd.DataFrame(rows).set_index("run")
     pd.set_option("display.width", 160)
     print()
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
     ha, hb = table.iloc[0]["hypervolume"], table.iloc[1]["hypervolume"]
-    print(f"\nA vs B at equal compute ({budget_s / 60:.1f} min of search trials): hypervolume "
+    print(f"\nA vs B at equal compute ({target:.0f} vs {_gflop_epochs(b):.0f} GFLOP-epochs): "
+          f"hypervolume "
           f"{ha:.4f} vs {hb:.4f} ({(ha / hb - 1) * 100 if hb else float('nan'):+.1f}%), best "
           f"mIoU {table.iloc[0]['best_miou']:.4f} vs {table.iloc[1]['best_miou']:.4f}")
     if len(table) > 2:
         cc = table.iloc[2]
-        print(f"pruning: A used {table.iloc[0]['compute_min']:.1f} min for {args.trials} "
-              f"candidates, C {cc['compute_min']:.1f} min "
-              f"({(1 - table.iloc[0]['compute_min'] / cc['compute_min']) * 100:.0f}% saved); "
-              f"hypervolume {ha:.4f} vs {cc['hypervolume']:.4f}")
+        aa = table.iloc[0]
+        print(f"pruning: A used {aa['gflop_epochs']:.0f} GFLOP-epochs ({aa['wall_min']:.1f} "
+              f"min) for {args.trials} candidates, C {cc['gflop_epochs']:.0f} "
+              f"({cc['wall_min']:.1f} min): "
+              f"{(1 - aa['gflop_epochs'] / cc['gflop_epochs']) * 100:.0f}% of the compute "
+              f"saved; hypervolume {ha:.4f} vs {cc['hypervolume']:.4f}, best mIoU "
+              f"{aa['best_miou']:.4f} vs {cc['best_miou']:.4f}")
 
     base = a[a["baseline"] & (a["state"] == "COMPLETE")]
     search = pd.concat([_search_rows(a), _search_rows(b)])
