@@ -120,6 +120,11 @@ def main() -> None:
     rows = [_summary("A nsga2 + pruning (default)", a, budget_g),
             _summary("B random, no pruning", b, budget_g)]
     if "C" in args.runs:
+        n_c = len(_trained(c))
+        if n_c < len(_trained(a)):  # C stopped early: compare with A's first n_c candidates
+            last = _trained(a)["number"].sort_values().iloc[n_c - 1]
+            rows.append(_summary(f"A' = A up to its {n_c}th candidate",
+                                 a[a["number"] <= last], budget_g))
         rows.append(_summary("C nsga2, no pruning", c, budget_g))
     table = pd.DataFrame(rows).set_index("run")
     pd.set_option("display.width", 160)
@@ -131,10 +136,11 @@ def main() -> None:
           f"{ha:.4f} vs {hb:.4f} ({(ha / hb - 1) * 100 if hb else float('nan'):+.1f}%), best "
           f"mIoU {table.iloc[0]['best_miou']:.4f} vs {table.iloc[1]['best_miou']:.4f}")
     if len(table) > 2:
-        cc = table.iloc[2]
-        aa = table.iloc[0]
-        print(f"pruning: A used {aa['gflop_epochs']:.0f} GFLOP-epochs ({aa['wall_min']:.1f} "
-              f"min) for {args.trials} candidates, C {cc['gflop_epochs']:.0f} "
+        cc = table.iloc[-1]
+        aa = table.iloc[2] if len(table) == 4 else table.iloc[0]
+        ha = aa["hypervolume"]
+        print(f"pruning: {aa.name} used {aa['gflop_epochs']:.0f} GFLOP-epochs "
+              f"({aa['wall_min']:.1f} min) for {int(aa['trained'])} candidates, C {cc['gflop_epochs']:.0f} "
               f"({cc['wall_min']:.1f} min): "
               f"{(1 - aa['gflop_epochs'] / cc['gflop_epochs']) * 100:.0f}% of the compute "
               f"saved; hypervolume {ha:.4f} vs {cc['hypervolume']:.4f}, best mIoU "
