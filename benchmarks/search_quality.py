@@ -3,7 +3,7 @@ against plain random search, against the published designs (baselines), and with
 
     python benchmarks/search_quality.py [--data camvid:../shared/data/camvid_240x180]
         [--budget 5GFLOPs] [--input 512x512] [--trials 30] [--seed 0] [--threads 2]
-        [--out results/search-quality]
+        [--out results/search-quality] [--c-trials N] [--runs ABC]
 
 Three searches on the same data, budget, proxy schedule and seed, each a normal run folder
 under --out (rerunning the script resumes them; a finished one is read back):
@@ -82,6 +82,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("results/search-quality"))
+    ap.add_argument("--c-trials", type=int, default=None,
+                    help="candidates of run C (default --trials; fewer to save time: the "
+                    "pruning comparison then uses A's first as many)")
     ap.add_argument("--runs", default="ABC", help="which runs to do/read (e.g. 'C' alone in a "
                     "second process; a finished run is only read back)")
     args = ap.parse_args()
@@ -98,8 +101,8 @@ def main() -> None:
 
     if "C" in args.runs:
         c = run_search(SearchSettings(name="C-nsga2-nopruning", out=args.out / "C-nopruning",
-                                      strategy="nsga2", trials=args.trials, time_s=None,
-                                      baselines=False, pruning=False, **common),
+                                      strategy="nsga2", trials=args.c_trials or args.trials,
+                                      time_s=None, baselines=False, pruning=False, **common),
                        quiet=True).trials
         if args.runs == "C":
             print(_summary("C nsga2, no pruning", c, budget_g))
