@@ -19,10 +19,11 @@ __all__ = [
     "build_model",
     "load_arch",
     "load_space",
+    "register_timm",
 ]
 __version__ = "0.1.0"
 
-_LAZY = {"build_model": "nas.models", "load_space": "nas.space"}
+_LAZY = {"build_model": "nas.models", "load_space": "nas.space", "register_timm": "nas.export"}
 
 
 def __getattr__(name: str) -> Any:

@@ -12,7 +12,9 @@ import typer
 
 from nas.cli._build import build_cmd
 from nas.cli._cost import cost_cmd
+from nas.cli._export import export_cmd
 from nas.cli._profile import profile_cmd
+from nas.cli._report import report_cmd
 from nas.cli._search import search_cmd
 from nas.cli._space import space_app
 from nas.cli._train import train_cmd
@@ -33,6 +35,8 @@ app.command("build")(build_cmd)
 app.command("cost")(cost_cmd)
 app.command("train")(train_cmd)
 app.command("profile")(profile_cmd)
+app.command("report")(report_cmd)
+app.command("export")(export_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,7 +50,7 @@ def _styled(fn):
 def pareto_figure(fronts: list[Front]) -> Figure:
     """mIoU against each cost metric, every trial state drawn distinctly, budget lines."""
     n = max(1, len(fronts))
-    fig = Figure(figsize=(4.6 * n, 3.9), layout="constrained")
+    fig = Figure(figsize=(5.4 * n, 4.3), layout="constrained")
     axes = fig.subplots(1, n, squeeze=False)[0]
     if not fronts:
         axes[0].text(0.5, 0.5, "no trial has a cost yet", ha="center", transform=axes[0].transAxes)
@@ -79,9 +79,7 @@ def _pareto_axes(ax, fr: Front) -> None:
         ax.scatter(sub["x"], y, marker=marker, s=size, linewidths=0.8, label=label,
                    zorder=4 if kind == "front" else 3, **colours)
         if kind == "baseline":
-            for x, yy, text in zip(sub["x"], y, sub["label"]):
-                ax.annotate(text or "baseline", (x, yy), xytext=(4, 4),
-                            textcoords="offset points", fontsize=7, color="#8a4500")
+            _label(ax, sub["x"].to_numpy(), y, [t or "baseline" for t in sub["label"]], span)
     front = fr.front
     if len(front) > 1:
         ax.step(front["x"], front["y"], where="post", color="#1f5fbf", lw=1.0, alpha=0.6,
@@ -94,8 +92,8 @@ def _pareto_axes(ax, fr: Front) -> None:
         ax.axvline(fr.budget, color="#d62728", lw=1.2, ls="--", label="budget", zorder=1)
         ax.axvspan(fr.budget, max(fr.budget, float(pts["x"].max())) * 1.05, color="#d62728",
                    alpha=0.05, zorder=0)
-        ax.text(fr.budget, 1.0, f" budget {fr.budget:.3g}", transform=ax.get_xaxis_transform(),
-                fontsize=7, color="#d62728", va="bottom")
+        ax.text(fr.budget, 0.985, f" budget {fr.budget:.3g} {fr.x_label}", fontsize=7,
+                transform=ax.get_xaxis_transform(), color="#d62728", va="top", ha="left")
     xs = pts["x"][pts["x"] > 0]
     if len(xs) and xs.max() / xs.min() > 20:
         ax.set_xscale("log")
@@ -104,6 +102,23 @@ def _pareto_axes(ax, fr: Front) -> None:
     ax.set_ylabel("mIoU")
     ax.set_title(f"mIoU vs {fr.x_label}")
     ax.grid(alpha=0.25, lw=0.5)
+
+
+def _label(ax, xs, ys, texts, span: float) -> None:
+    """Baseline names beside their stars, nudged apart vertically so they do not overlap (a
+    thin leader joins a moved label to its point)."""
+    from matplotlib.transforms import offset_copy
+
+    shifted = offset_copy(ax.transData, fig=ax.figure, x=7, y=0, units="points")
+    gap = 0.05 * span
+    placed: list[float] = []
+    for i in sorted(range(len(xs)), key=lambda i: ys[i]):
+        y = ys[i] if not placed else max(ys[i], placed[-1] + gap)
+        placed.append(y)
+        leader = {"arrowstyle": "-", "lw": 0.4, "color": "#c9a27e"} if y != ys[i] else None
+        ax.annotate(texts[i], xy=(xs[i], ys[i]), xytext=(xs[i], y), textcoords=shifted,
+                    fontsize=6.5, color="#8a4500", ha="left", va="center",
+                    arrowprops=leader, annotation_clip=False)
 
 
 @_styled

@@ -231,7 +231,7 @@ def _normalise(df: pd.DataFrame) -> pd.DataFrame:
     df["baseline_name"] = names.fillna("").astype(str).replace("nan", "")
     for col in _NUMERIC + tuple(c for c in df.columns if c.startswith("miou_e")):
         if col in df.columns:
-            df[col] = pd.to_numeric(df[col], errors="coerce")
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)  # Int64 NA -> NaN
         elif col in ("miou", "pixel_acc", "latency_ms", "flops", "params"):
             df[col] = math.nan
     if "feasible" in df.columns:

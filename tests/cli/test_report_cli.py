@@ -1,0 +1,45 @@
+"""``nas report RUN_DIR``: writes the report and prints its findings; one-line errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nas.cli import main
+
+RUNFOLDER = Path(__file__).resolve().parents[1] / "report" / "runfolder.py"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    spec = importlib.util.spec_from_file_location("nas_test_runfolder", RUNFOLDER)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.build_run(tmp_path_factory.mktemp("runs"), n_trained=0)
+
+
+def test_report_writes_every_file(run_dir, tmp_path, capsys) -> None:
+    run = Path(shutil.copytree(run_dir, tmp_path / "fixture"))
+    assert main(["report", str(run), "--no-importance"]) == 0
+    out, err = capsys.readouterr()
+    assert f"report: {run / 'report.html'}" in out
+    assert "search trials:" in out and "The front has" in out
+    for name in ("report.html", "report.md", "pareto.png"):
+        assert (run / name).is_file()
+    assert list((run / "diagrams").glob("trial-*.svg"))
+    assert "not computed" in (run / "report.md").read_text()
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda p: p / "missing", "does not exist"),
+    (lambda p: (p / "e").mkdir() or p / "e", "is empty"),
+    (lambda p: (p / "j").mkdir() or (p / "j" / "run.json").write_text("{}") and p / "j",
+     "no trials.parquet or trials.csv"),
+])
+def test_report_errors(tmp_path, capsys, make, match) -> None:
+    assert main(["report", str(make(tmp_path))]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("nas: error: ") and match in err and err.count("\n") == 1
