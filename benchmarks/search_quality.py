@@ -73,6 +73,15 @@ def _summary(label: str, df: pd.DataFrame, budget_g: float) -> dict:
     }
 
 
+def _equal_compute_prefix(df: pd.DataFrame, target: float) -> pd.DataFrame:
+    """The trials of a run up to the one with which its GFLOP-epochs first reach ``target``
+    (the same run stopped at equal compute)."""
+    rows = _trained(df).sort_values("number")
+    spent = (rows["epochs_run"].fillna(0) * rows["gflops"]).cumsum()
+    reached = rows.loc[spent >= target, "number"]
+    return df if reached.empty else df[df["number"] <= reached.iloc[0]]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="camvid:../shared/data/camvid_240x180")
@@ -120,6 +129,7 @@ def main() -> None:
         if _gflop_epochs(b) >= target:
             break
         n_b += 1
+    b = _equal_compute_prefix(b, target)
     rows = [_summary("A nsga2 + pruning (default)", a, budget_g),
             _summary("B random, no pruning", b, budget_g)]
     if "C" in args.runs:
