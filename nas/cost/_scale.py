@@ -9,8 +9,9 @@ Only sizes change, in this order:
    multiple of 8 and that the block's validation accepts (heads divide it, cswin's shortcut
    factor divides it, mixcfn's hidden width is even, GroupNorm groups divide the head); where
    no multiple of 8 is that small, the smallest one the block accepts (and never more than
-   the original width): widths do not go below 8 channels unless they started there. ``f`` is the largest factor that fits, found
-   by bisection (the rounded widths, and so the cost, never decrease as ``f`` grows).
+   the original width): widths do not go below 8 channels unless they started there. ``f`` is
+   the largest factor that fits, found by bisection (the rounded widths, and so the cost,
+   never decrease as ``f`` grows).
 2. If even the narrowest widths do not fit: **depths**, one block at a time from the deepest
    block stack (ties: the later stage, then the later branch), never below one block where
    there was one; once every stack has one block, **modules**, the last module of the stage

@@ -1,0 +1,282 @@
+"""Proxy fidelity: does the short proxy run rank architectures like a >= 5x longer run?
+
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/proxy_fidelity.py \\
+        [--data camvid:../shared/data/camvid_240x180] [--seed 0] [--samples 2] \\
+        [--short KEY=VALUE,...] [--long KEY=VALUE,...] [--resume]
+
+The first measurement (the figures in the issue note) is exactly this command with no options:
+short = ``n_train=96``, long = ``epochs=8,batch_size=16,n_train=None,n_val=None,eval_every=8``
+(7.3x the short run's training work); its long runs are in proxy_fidelity_long.json.
+
+Architectures (fixed): the ten references scaled into 5 GFLOPs at 512x512 by
+``nas.cost.scale_to_fit`` (the AFFormers already fit and stay as published), plus ``--samples``
+seeded samples of ``hybrid.yaml`` within 5 GFLOPs (``space.sample_within``, seeds 0, 1, ...).
+Each is trained on ``--data`` (its train split; scored on its val split, with the data's class
+count) once with the short schedule (``nas.proxy.DEFAULT_SCHEDULE`` with the ``--short``
+overrides, default ``n_train=96``) and once with the long schedule (``DEFAULT_SCHEDULE`` with
+``--long`` overrides; it must do >= 5x the short one's training work: images x pixels per
+crop), same seed.
+
+Printed: one line per architecture (cost, both mIoUs and ranks, wall times), then Kendall tau
+and Spearman rho between the short and long rankings by mIoU, the same for the short run's
+intermediate epochs, and the baselines to beat: FLOPs-only and params-only tau against the long
+ranking. Statistics by pandas (no scipy needed).
+
+Caching (resumable after a kill): every run's result is a small JSON record keyed by a hash of
+(arch config, schedule, seed, data spec). Long runs live in ``benchmarks/proxy_fidelity_long.json``
+(committed, with the command that reproduces it; reused whenever the key matches, so only
+missing runs are trained). Short runs are recomputed by default and written to
+``results/proxy_fidelity/``; ``--resume`` reuses those instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+import nas
+from nas.arch import ArchConfig, reference_names
+from nas.cost import estimate, scale_to_fit
+from nas.proxy import DEFAULT_SCHEDULE, Schedule, load_splits, train
+
+ROOT = Path(__file__).resolve().parents[1]
+LONG_JSON = ROOT / "benchmarks" / "proxy_fidelity_long.json"
+CACHE = ROOT / "results" / "proxy_fidelity"
+BUDGET = "5GFLOPs"
+DEFAULT_DATA = "camvid:../shared/data/camvid_240x180"
+# The proxy measured: DEFAULT_SCHEDULE on 96 train images (48 steps of 8), so that it and a
+# >= 5x longer reference for 12 architectures fit about 40 CPU minutes on 2 cores
+DEFAULT_SHORT = "n_train=96"
+# The long reference: every train image (CamVid: 367 -> 22 batches of 16) for 8 epochs, scored
+# once on the whole val split (batches of 16 train about 1.6x more images per second on CPU)
+DEFAULT_LONG = "epochs=8,batch_size=16,n_train=None,n_val=None,eval_every=8"
+
+
+# ---------------------------------------------------------------------------- set-up
+def parse_overrides(text: str) -> dict:
+    """``epochs=6,n_train=None,train_size=(96,96)`` -> dict (values as Python literals)."""
+    out: dict = {}
+    depth, item, items = 0, "", []
+    for ch in text:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            items.append(item)
+            item = ""
+        else:
+            item += ch
+    items.append(item)
+    for it in filter(None, (i.strip() for i in items)):
+        key, sep, value = it.partition("=")
+        if not sep:
+            raise SystemExit(f"override {it!r}: write KEY=VALUE")
+        v = ast.literal_eval(value.strip()) if value.strip() not in ("all", "none") else None
+        out[key.strip()] = tuple(v) if isinstance(v, list) else v
+    return out
+
+
+def make_schedule(overrides: str) -> Schedule:
+    return dataclasses.replace(DEFAULT_SCHEDULE, **parse_overrides(overrides))
+
+
+def work(s: Schedule, n_available: int) -> int:
+    """Training work of a schedule: images seen x pixels per crop."""
+    n = min(s.n_train or n_available, n_available)
+    bs = min(s.batch_size, n)
+    return s.epochs * (n // bs) * bs * s.train_size[0] * s.train_size[1]
+
+
+def architectures(samples: int) -> list[ArchConfig]:
+    archs = [scale_to_fit(nas.load_arch(name), BUDGET) for name in reference_names()]
+    space = nas.load_space("hybrid")
+    for seed in range(samples):
+        a = space.sample_within(BUDGET, seed=seed)
+        archs.append(ArchConfig.from_dict({**a.to_dict(), "name": f"hybrid_s{seed}"}))
+    return archs
+
+
+def run_key(arch: ArchConfig, schedule: Schedule, seed: int, data: str) -> str:
+    blob = json.dumps([arch.to_dict(), schedule.to_dict(), seed, data], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _write_json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def record(arch: ArchConfig, result, key: str) -> dict:
+    r = result.to_dict()
+    return {"name": arch.name, "key": key, "status": r["status"], "reason": r["reason"],
+            "miou": r["miou"], "pixel_acc": r["pixel_acc"], "epoch_miou": r["epoch_miou"],
+            "loss_curve": [round(x, 4) if x is not None else None for x in r["loss_curve"]],
+            "wall_s": round(r["wall_s"], 1), "train_s": round(r["train_s"], 1),
+            "images_per_s": r["images_per_s"] and round(r["images_per_s"], 2),
+            "steps": r["steps"], "params_trained": r["params"]}
+
+
+# ---------------------------------------------------------------------------- runs
+class Runner:
+    def __init__(self, args, short: Schedule, long: Schedule):
+        self.args, self.short, self.long = args, short, long
+        self.splits: dict = {}
+        self.long_path = Path(args.long_json)
+        self.long_db = {}
+        if self.long_path.is_file():
+            self.long_db = json.loads(self.long_path.read_text()).get("runs", {})
+
+    def data(self, schedule: Schedule):
+        k = (schedule.n_train, schedule.n_val, schedule.eval_size)
+        if k not in self.splits:
+            spec = self.args.data
+            kind, _, path = spec.partition(":")
+            if path and not Path(path).is_absolute():  # relative to the repo root
+                spec = f"{kind}:{(ROOT / path).resolve()}"
+            self.splits[k] = load_splits(spec, None, schedule)
+        return self.splits[k]
+
+    def get(self, arch: ArchConfig, which: str) -> tuple[dict, bool]:
+        schedule = self.long if which == "long" else self.short
+        key = run_key(arch, schedule, self.args.seed, self.args.data)
+        cache_file = Path(self.args.cache) / f"{which}-{key}.json"
+        if which == "long" and key in self.long_db:
+            return self.long_db[key], True
+        if which == "short" and self.args.resume and cache_file.is_file():
+            return json.loads(cache_file.read_text()), True
+        if which == "long" and self.args.no_train_long:
+            raise SystemExit(f"long run of {arch.name} ({key}) is not in {self.long_path}; "
+                             "drop --no-train-long to train it")
+        tr, va = self.data(schedule)
+        res = train(arch, tr, va, schedule, seed=self.args.seed)
+        rec = record(arch, res, key)
+        _write_json(cache_file, rec)
+        if which == "long":
+            self.long_db[key] = rec
+            self.save_long()
+        return rec, False
+
+    def save_long(self) -> None:
+        cmd = ("OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/proxy_fidelity.py "
+               f"--data {self.args.data} --seed {self.args.seed} --samples {self.args.samples} "
+               f"--short '{self.args.short}' --long '{self.args.long}'")
+        _write_json(self.long_path, {
+            "what": "long proxy runs of benchmarks/proxy_fidelity.py (the reference ranking)",
+            "command": cmd, "data": self.args.data, "seed": self.args.seed,
+            "schedule": self.long.to_dict(),
+            "machine": f"{platform.machine()} {platform.processor()}, torch {torch.__version__}, "
+                       f"{self.long.threads} threads",
+            "runs": self.long_db,
+        })
+
+
+# ---------------------------------------------------------------------------- report
+def tau_rho(a, b) -> tuple[float, float]:
+    df = pd.DataFrame({"a": list(a), "b": list(b)}).dropna()
+    return (float(df.corr(method="kendall").iloc[0, 1]),
+            float(df.corr(method="spearman").iloc[0, 1]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=DEFAULT_DATA)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--samples", type=int, default=2, help="hybrid.yaml samples (>= 2: 12 archs)")
+    ap.add_argument("--short", default=DEFAULT_SHORT,
+                    help="overrides of DEFAULT_SCHEDULE for the proxy ('' = the default as is)")
+    ap.add_argument("--long", default=DEFAULT_LONG, help="overrides for the long reference")
+    ap.add_argument("--long-json", default=str(LONG_JSON))
+    ap.add_argument("--cache", default=str(CACHE))
+    ap.add_argument("--resume", action="store_true", help="reuse cached short runs")
+    ap.add_argument("--only", default="", help="comma-separated arch names (a subset, for timing)")
+    ap.add_argument("--only-long", action="store_true", help="train/collect long runs only")
+    ap.add_argument("--no-train-long", action="store_true",
+                    help="fail instead of training a long run missing from --long-json")
+    args = ap.parse_args()
+
+    short, long = make_schedule(args.short), make_schedule(args.long)
+    archs = architectures(args.samples)
+    if args.only:
+        keep = set(args.only.split(","))
+        archs = [a for a in archs if a.name in keep]
+    runner = Runner(args, short, long)
+    n_avail = len(runner.data(long)[0])
+    ratio = work(long, n_avail) / work(short, n_avail)
+    print(f"# torch {torch.__version__}, {platform.machine()}, threads {short.threads}, "
+          f"data {args.data}, seed {args.seed}, {len(archs)} architectures")
+    print(f"# short: {short.to_dict()}")
+    print(f"# long : {long.to_dict()}")
+    print(f"# long/short training work (images x crop pixels): {ratio:.2f}x")
+    if ratio < 5:
+        raise SystemExit("the long schedule must do >= 5x the short one's work")
+    rows = []
+    t0 = time.perf_counter()
+    hdr = (f"{'arch':22s} {'GFLOPs':>6s} {'Mpar':>5s} | {'short':>6s} {'wall s':>7s} | "
+           f"{'long':>6s} {'wall s':>7s}")
+    print(hdr, flush=True)
+    for arch in archs:
+        cost = estimate(arch, (512, 512))
+        row = {"arch": arch.name, "gflops": cost.flops / 1e9, "mparams": cost.params / 1e6}
+        for which in (("long",) if args.only_long else ("long", "short")):
+            rec, cached = runner.get(arch, which)
+            ok = rec["status"] == "ok"
+            row[which] = rec["miou"] if ok else None
+            row[f"{which}_wall"] = rec["wall_s"]
+            row[f"{which}_cached"] = cached
+            row[f"{which}_epochs"] = rec["epoch_miou"]
+            if not ok:
+                print(f"  {arch.name} {which}: {rec['status']}: {rec['reason']}", flush=True)
+        rows.append(row)
+        s = lambda k: "  -   " if row.get(k) is None else f"{row[k]:.4f}"  # noqa: E731
+        w = lambda k: (f"{row.get(k, 0):6.1f}"  # noqa: E731
+                       + ("*" if row.get(f"{k[:-5]}_cached") else " "))
+        print(f"{arch.name:22s} {row['gflops']:6.2f} {row['mparams']:5.2f} | {s('short')} "
+              f"{w('short_wall') if 'short' in row else '':>7s} | {s('long')} {w('long_wall')}",
+              flush=True)
+    print(f"# (* = from cache; this invocation: {time.perf_counter() - t0:.0f} s)")
+    if args.only_long:
+        return
+    report(pd.DataFrame(rows), short)
+
+
+def report(df: pd.DataFrame, short: Schedule) -> None:
+    ok = df.dropna(subset=["short", "long"])
+    print(f"\n{len(ok)} of {len(df)} architectures scored by both runs")
+    df = df.assign(short_rank=df["short"].rank(ascending=False).astype("Int64"),
+                   long_rank=df["long"].rank(ascending=False).astype("Int64"))
+    cols = ["arch", "gflops", "short", "short_rank", "long", "long_rank", "short_wall",
+            "long_wall"]
+    fmt = {"short": "{:.4f}".format, "long": "{:.4f}".format, "gflops": "{:.2f}".format,
+           "short_wall": "{:.1f}".format, "long_wall": "{:.1f}".format}
+    print(df[cols].sort_values("long_rank").to_string(index=False, formatters=fmt))
+    tau, rho = tau_rho(ok["short"], ok["long"])
+    print(f"\nshort vs long   : Kendall tau {tau:+.3f}   Spearman {rho:+.3f}")
+    for e in range(len(ok["short_epochs"].iloc[0]) - 1):
+        t_e, r_e = tau_rho(ok["short_epochs"].map(lambda x, e=e: x[e]), ok["long"])
+        print(f"  short, epoch {e + 1} of {short.epochs}: Kendall tau {t_e:+.3f}   "
+              f"Spearman {r_e:+.3f}")
+    for col, label in (("gflops", "FLOPs-only"), ("mparams", "params-only")):
+        t_b, r_b = tau_rho(ok[col], ok["long"])
+        print(f"{label:16s}: Kendall tau {t_b:+.3f}   Spearman {r_b:+.3f}   (vs long)")
+    sw = df["short_wall"]
+    slowest = df.loc[sw.idxmax(), "arch"]
+    print(f"short wall s: median {sw.median():.1f}, max {sw.max():.1f} ({slowest})"
+          f"; long wall s: median {df['long_wall'].median():.1f}, max {df['long_wall'].max():.1f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
