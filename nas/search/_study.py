@@ -102,20 +102,21 @@ def _exists(name: str, storage: Any) -> bool:
 
 def enqueue_start(study: optuna.Study, settings: SearchSettings, space: SearchSpace,
                   baselines: list[tuple[str, Any]], num_classes: int) -> int:
-    """Queue, once per study, the baselines (fixed architectures) and, for the learning
-    strategies, a first population drawn inside the budget (``sample_within``), so that the
-    first generation is feasible instead of 4% of random draws. Returns how many were queued."""
+    """Queue, once per study, the baselines (fixed architectures) and candidates drawn inside
+    the budget (``sample_within``): the learning strategies' first population (so that it is
+    feasible instead of 4% of random draws), or for random search as many draws as baselines.
+    The two are interleaved, a search candidate first, so that a run stopped early by --time
+    holds both. Returns how many were queued."""
     if study.user_attrs.get("queued"):
         return 0
-    n = 0
-    for name, arch in baselines:
-        study.enqueue_trial({}, user_attrs={A_BASELINE: name, "arch_json": arch.to_json(
-            indent=None)})
-        n += 1
-    if settings.strategy != "random" and settings.budget.limits:
+    seeded: list[dict[str, Any]] = []
+    if settings.budget.limits:
         from nas.cost import BudgetInfeasibleError
 
-        for i in range(settings.population_size):
+        count = len(baselines) if settings.strategy == "random" else settings.population_size
+        if settings.trials is not None:  # never queue more candidates than the target
+            count = min(count, settings.trials)
+        for i in range(count):
             try:
                 arch = space.sample_within(settings.budget, seed=settings.seed * 10_007 + i,
                                            input_size=settings.input_size,
@@ -124,8 +125,17 @@ def enqueue_start(study: optuna.Study, settings: SearchSettings, space: SearchSp
                 break  # the gate will say so on the first trial
             params = space.params(arch)
             if params is not None:
-                study.enqueue_trial(params, user_attrs={"seeded": True})
-                n += 1
+                seeded.append(params)
+    base = [{A_BASELINE: name, "arch_json": arch.to_json(indent=None)}
+            for name, arch in baselines]
+    n = 0
+    for i in range(max(len(seeded), len(base))):
+        if i < len(seeded):
+            study.enqueue_trial(seeded[i], user_attrs={"seeded": True})
+            n += 1
+        if i < len(base):
+            study.enqueue_trial({}, user_attrs=base[i])
+            n += 1
     study.set_user_attr("queued", n)
     return n
 

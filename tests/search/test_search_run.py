@@ -68,6 +68,8 @@ def test_baselines_are_stored_beside_the_search(with_baselines):
     assert (base["state"] == "COMPLETE").all() and base["feasible"].all()
     assert {"afformer_tiny", "afformer_small"} <= {n.split("_fit")[0] for n in
                                                    base["baseline_name"]}
+    # interleaved, a search candidate first: a run cut short by --time holds both kinds
+    assert df["baseline"].iloc[:4].tolist() == [False, True, False, True]
     search = df[~df["baseline"]]
     assert search["state"].isin(["COMPLETE", "PRUNED", "FAIL"]).sum() == 4  # the target
 
