@@ -158,7 +158,8 @@ def _create(arch: Any, name: str, weights: Path | None, pretrained: bool,
                 res = model.load_state_dict(state, strict=False)
                 bad = [m for m in res.missing_keys if not m.startswith("head.classifier.")]
                 if bad or res.unexpected_keys:
-                    raise RuntimeError(f"{name}: weights do not match: {bad or res.unexpected_keys}")
+                    wrong = bad or res.unexpected_keys
+                    raise RuntimeError(f"{name}: weights do not match: {wrong}")
             else:
                 model.load_state_dict(state, strict=True)
         model.num_classes = k

@@ -5,7 +5,14 @@ check), render second (``report.html``, ``report.md``, ``pareto.png``, ``diagram
 >>> write_report("results/example")        # -> results/example/report.html
 """
 
-from nas.report._compute import SECTIONS, Front, Hypervolume, ReportData, arch_summary, compute_report
+from nas.report._compute import (
+    SECTIONS,
+    Front,
+    Hypervolume,
+    ReportData,
+    arch_summary,
+    compute_report,
+)
 from nas.report._importance import Importance, param_importance
 from nas.report._run import Objective, RunData, load_run
 

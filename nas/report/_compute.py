@@ -164,7 +164,8 @@ def _front_table(run: RunData) -> pd.DataFrame:
     rows = []
     for _, r in front.iterrows():
         rows.append({
-            "trial": int(r["number"]), "baseline": r["baseline_name"], "mIoU": r["miou"], "GFLOPs": r["flops"] * 1e-9,
+            "trial": int(r["number"]), "baseline": r["baseline_name"], "mIoU": r["miou"],
+            "GFLOPs": r["flops"] * 1e-9,
             "M params": r["params"] * 1e-6, "latency ms": r["latency_ms"],
             "pixel acc": r["pixel_acc"], "train s": r.get("train_s", math.nan),
             "architecture": arch_summary(_arch(r)),
@@ -350,9 +351,10 @@ def _findings(data: ReportData, run: RunData) -> list[str]:
         cheap = ft.loc[ft["GFLOPs"].idxmin()]
         nb = int((ft["baseline"] != "").sum())
         extra = (f" ({nb} of them {'a baseline' if nb == 1 else 'baselines'})" if nb else "")
-        out.append(f"The front has {len(ft)} architectures{extra}, from trial {int(cheap['trial'])} "
-                   f"(mIoU {cheap['mIoU']:.4f} at {cheap['GFLOPs']:.3g} GFLOPs) to trial "
-                   f"{int(best['trial'])} (mIoU {best['mIoU']:.4f} at {best['GFLOPs']:.3g} GFLOPs).")
+        out.append(f"The front has {len(ft)} architectures{extra}, from trial "
+                   f"{int(cheap['trial'])} (mIoU {cheap['mIoU']:.4f} at {cheap['GFLOPs']:.3g} "
+                   f"GFLOPs) to trial {int(best['trial'])} (mIoU {best['mIoU']:.4f} at "
+                   f"{best['GFLOPs']:.3g} GFLOPs).")
     else:
         out.append("No search trial completed within the budget, so there is no front yet.")
     out.append(f"Hypervolume {data.hypervolume.final:.4f}"

@@ -82,3 +82,25 @@ def test_diagram_draws_every_cell() -> None:
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert sum(t.startswith("MP x") for t in texts) == 4
     assert any("128x128" in t for t in texts) and any("segformer head" in t for t in texts)
+
+
+def test_report_of_a_run_with_nothing_scored(tmp_path) -> None:
+    """A search interrupted before any candidate trained still gets a report (Ctrl-C)."""
+    import json
+
+    import pandas as pd
+
+    run = tmp_path / "early"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"name": "early", "budget": {"flops": 1e9}}))
+    pd.DataFrame([
+        {"number": 0, "state": "INFEASIBLE", "flops": 3e9, "params": 2e6},
+        {"number": 1, "state": "FAIL", "flops": 5e8, "params": 1e6, "reason": "NaN loss"},
+        {"number": 2, "state": "RUNNING", "flops": 6e8, "params": 1e6},
+    ]).to_csv(run / "trials.csv", index=False)
+    data = compute_report(run)
+    assert data.front_table.empty and data.members == {} and data.hypervolume.final == 0.0
+    assert "no front yet" in " ".join(data.findings)
+    assert data.importance.reason and "too few" in data.hypervolume.verdict
+    page = write_report(run, data=data)
+    assert "No front yet." in page.read_text() and (run / "pareto.png").is_file()
