@@ -56,11 +56,16 @@ def export_onnx(model: nn.Module, path: Path, size: tuple[int, int], check_batch
         raise NasError(f"ONNX export failed ({type(exc).__name__}: {text}); export the "
                        "YAML instead and report the architecture") from None
     data = buf.getvalue()
-    onnx.checker.check_model(onnx.load_from_string(data))
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, torch.get_num_threads())
-    sess = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
-    got = sess.run(None, {"image": x.numpy()})[0]
+    try:
+        onnx.checker.check_model(onnx.load_from_string(data))
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = max(1, torch.get_num_threads())
+        sess = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        got = sess.run(None, {"image": x.numpy()})[0]
+    except Exception as exc:  # an invalid graph, or one that fails at a batch of 2
+        text = " ".join(str(exc).split())[:300]
+        raise NasError(f"the exported ONNX graph does not run in onnxruntime ({type(exc).__name__}"
+                       f": {text}); the file was not written") from None
     with torch.no_grad():
         ref = model(x).numpy()
     if got.shape != ref.shape:

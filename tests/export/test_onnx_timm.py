@@ -60,6 +60,10 @@ def test_onnx_of_references_at_odd_sizes(name, tmp_path) -> None:
 
     d = load_arch(name).to_dict()
     d["num_classes"] = 4
+    for stage in d["stages"]:  # one block per cell: the same operators, a smaller graph
+        stage["modules"] = 1
+        for br in stage["branches"]:
+            br["depths"] = [min(1, br["depths"][0])]
     model = build_model(type(load_arch(name)).from_dict(d))
     diff = export_onnx(model, tmp_path / "m.onnx", (96, 160))
     assert diff < 1e-4 and (tmp_path / "m.onnx").stat().st_size > 1000
@@ -117,3 +121,24 @@ def test_register_timm_errors(tmp_path) -> None:
     assert name == "nas_afformer_tiny"
     with pytest.raises(RuntimeError, match="no weights exported"):
         timm.create_model(name, pretrained=True)
+
+
+def test_failed_or_inexact_onnx_is_an_error_and_writes_nothing(monkeypatch, tmp_path) -> None:
+    import contextlib
+
+    import nas.export._onnx as onnx_mod
+    from nas.errors import NasError
+
+    d = load_arch("afformer_tiny").to_dict()
+    d["num_classes"] = 4
+    model = build_model(type(load_arch("afformer_tiny")).from_dict(d))
+    out = tmp_path / "m.onnx"
+    with monkeypatch.context() as m:  # torch's exporter alone cannot pool to 3x3 from 3x5
+        m.setattr(onnx_mod, "_exportable", contextlib.nullcontext)
+        with pytest.raises(NasError, match="ONNX export failed") as err:
+            onnx_mod.export_onnx(model, out, (96, 160))
+    assert "\n" not in str(err.value) and not out.exists()
+    monkeypatch.setattr(onnx_mod, "ONNX_TOL", -1.0)  # no difference is small enough
+    with pytest.raises(NasError, match="over the -1 tolerance; the file was not written"):
+        onnx_mod.export_onnx(model, out, (64, 64))
+    assert not out.exists()
