@@ -126,11 +126,15 @@ def _unset(schedule, field: str):
 
 
 def _write_report(run_dir: Path) -> None:
+    """The report, when the run has something to report (a search stopped before its first
+    trial finished has not: say so, keep the exit code of the search)."""
+    from nas.errors import NasError
+    from nas.report import write_report
+
     try:
-        from nas.report import write_report
-    except ImportError:  # the report package is optional in this build
-        return
-    write_report(run_dir)
+        write_report(run_dir)
+    except NasError as exc:
+        print(f"nas: no report for {run_dir}: {exc}", file=sys.stderr)
 
 
 def _summary(result) -> None:
