@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -31,13 +32,21 @@ def cluster(tmp_path_factory):
     address = f"127.0.0.1:{port}"
     common = ["--num-cpus", "1", "--disable-usage-stats"]
     try:
-        subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port",
-                        str(port), "--include-dashboard", "false", "--temp-dir",
-                        str(tmp / "t"), *common], check=True, env=env, capture_output=True,
-                       timeout=180)
-        subprocess.run([RAY, "start", "--address", address, "--node-ip-address",
-                        "127.0.0.1", *common], check=True, env=env, capture_output=True,
-                       timeout=180)
+        head = subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1",
+                               "--port", str(port), "--include-dashboard", "false",
+                               "--temp-dir", str(tmp / "t"), *common], env=env,
+                              capture_output=True, text=True, timeout=180)
+        if head.returncode != 0:
+            pytest.fail(f"ray start --head failed: {head.stderr[-2000:]}")
+        for attempt in range(3):  # a loaded 2-core machine can miss the head's first reply
+            worker = subprocess.run([RAY, "start", "--address", address, "--node-ip-address",
+                                     "127.0.0.1", *common], env=env, capture_output=True,
+                                    text=True, timeout=180)
+            if worker.returncode == 0:
+                break
+            time.sleep(5)
+        else:
+            pytest.fail(f"ray start (worker node) failed: {worker.stderr[-2000:]}")
         yield address, env
     finally:
         subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
