@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,10 +24,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def cluster():
     if not RAY.exists():
         pytest.skip("the ray CLI is not installed in this environment")
-    tmp = tmp_path_factory.mktemp("ray")
+    # ray's sockets live under its temp dir, and an AF_UNIX path may not exceed 107 bytes:
+    # pytest's (xdist) tmp paths are too long, so use a short one under /tmp
+    tmp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
     port = _free_port()
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
     address = f"127.0.0.1:{port}"
@@ -50,7 +53,7 @@ def cluster(tmp_path_factory):
         yield address, env
     finally:
         subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
-        shutil.rmtree(tmp / "t", ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_ray_runner_on_a_two_node_cluster(tmp_path, cluster, tiny_args):
