@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from nas.data import SegData
     from nas.space import SearchSpace
 
-__all__ = ["Evaluator", "OptunaChooser", "Outcome", "constraints_of", "weights_path"]
+__all__ = ["Evaluator", "OptunaChooser", "Outcome", "weights_path"]
 
 State = Literal["complete", "pruned", "failed", "infeasible"]
 
@@ -59,11 +59,6 @@ class Outcome:
     values: list[float] | None = None
     reason: str = ""
     attrs: dict[str, Any] = field(default_factory=dict)
-
-
-def constraints_of(trial: optuna.trial.FrozenTrial) -> list[float]:
-    """``value - limit`` per budget (<= 0 feasible), as stored on the trial."""
-    return list(trial.user_attrs.get(A_CONSTRAINTS, [0.0]))
 
 
 def weights_path(run_dir: Path, number: int) -> Path:

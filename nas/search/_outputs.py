@@ -20,6 +20,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
+from nas.arch import ArchConfig
 from nas.search._evaluate import (
     A_ARCH,
     A_BASELINE,
@@ -29,7 +30,6 @@ from nas.search._evaluate import (
     A_INFEASIBLE,
     A_REASON,
     A_RESULT,
-    weights_path,
 )
 from nas.search._pareto import pareto_mask
 from nas.search._settings import SearchSettings
@@ -37,6 +37,7 @@ from nas.search._settings import SearchSettings
 __all__ = [
     "RUN_FILE",
     "TRIALS_FILE",
+    "front_mask",
     "read_run",
     "trials_frame",
     "write_outputs",
@@ -123,8 +124,6 @@ def write_outputs(study: optuna.Study, settings: SearchSettings, final: bool = F
     pareto_dir.mkdir(parents=True, exist_ok=True)
     keep = set()
     for row in front.itertuples():
-        from nas.arch import ArchConfig
-
         path = pareto_dir / f"trial-{row.number}.yaml"
         keep.add(path.name)
         if not path.exists():
@@ -218,6 +217,3 @@ def _version(package: str) -> str | None:
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
-
-# re-exported for tests that check the weights of the front
-__all__ += ["front_mask", "weights_path"]

@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -168,9 +168,11 @@ def _work(ctx: _Context, study: optuna.Study, progress: Progress) -> str:
     s = ctx.settings
     since_write = 0
     while True:
-        c = counts(study)
+        trials = study.get_trials(deepcopy=False)  # one read per step: counts and progress
+        c = counts(trials)
         elapsed = time.monotonic() - ctx.start
-        progress.show(_snapshot(study, s, c, elapsed))
+        snap = _snapshot(trials, s, c, elapsed)
+        progress.show(snap)
         if s.trials is not None and c.trained >= s.trials and c.baselines_left == 0:
             return "finished"
         if s.time_s is not None and elapsed >= s.time_s:
@@ -186,7 +188,10 @@ def _work(ctx: _Context, study: optuna.Study, progress: Progress) -> str:
             enqueue_random(study, s, ev.space, ev.num_classes, c.total + c.running,
                            worker=ctx.worker)
         trial = study.ask()
-        outcome = _evaluate(ctx, trial, progress)
+        base = trial.user_attrs.get("baseline")
+        progress.show(replace(snap, current=f"trial {trial.number}"
+                              + (f" (baseline {base})" if base else "")))
+        outcome = _evaluate(ctx, trial)
         _tell(study, trial, outcome)
         since_write += 1
         if outcome.state != "infeasible" or since_write >= 50:
@@ -196,11 +201,7 @@ def _work(ctx: _Context, study: optuna.Study, progress: Progress) -> str:
             progress.event(_describe(trial.number, outcome, s.objective_list))
 
 
-def _evaluate(ctx: _Context, trial: optuna.Trial, progress: Progress) -> Outcome:
-    base = trial.user_attrs.get("baseline")
-    progress.show(_snapshot(trial.study, ctx.settings, counts(trial.study),
-                            time.monotonic() - ctx.start,
-                            f"trial {trial.number}" + (f" (baseline {base})" if base else "")))
+def _evaluate(ctx: _Context, trial: optuna.Trial) -> Outcome:
     try:
         return ctx.evaluator.evaluate(trial)
     except KeyboardInterrupt:
@@ -230,17 +231,17 @@ def _tell(study: optuna.Study, trial: optuna.Trial, outcome: Outcome) -> None:
             study.tell(trial, state=TrialState.FAIL)
 
 
-def _snapshot(study: optuna.Study, s: SearchSettings, c: Counts, elapsed: float,
-              current: str = "") -> Snapshot:
-    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if not t.user_attrs.get(A_INFEASIBLE) and t.values]
+def _snapshot(trials: list[optuna.trial.FrozenTrial], s: SearchSettings, c: Counts,
+              elapsed: float) -> Snapshot:
+    done = [t for t in trials if t.state == TrialState.COMPLETE
+            and not t.user_attrs.get(A_INFEASIBLE) and t.values]
     best = max((t.values[0] for t in done), default=None)
     front = 0
     if done:
         from nas.search._pareto import pareto_mask
 
         front = int(pareto_mask([t.values for t in done], s.directions).sum())
-    return Snapshot(c, s.trials, best, front, elapsed, s.time_s, current)
+    return Snapshot(c, s.trials, best, front, elapsed, s.time_s)
 
 
 def _describe(number: int, o: Outcome, objectives) -> str:

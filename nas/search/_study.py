@@ -4,6 +4,7 @@ and a feasible first population), counts, and the cleanup of trials left by a ki
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 import os
 import socket
 import warnings
@@ -180,9 +181,11 @@ class Counts:
         return self.complete + self.pruned + self.failed + self.infeasible
 
 
-def counts(study: optuna.Study) -> Counts:
+def counts(study: optuna.Study | Sequence[optuna.trial.FrozenTrial]) -> Counts:
+    """Trial counts of a study (or of its trials, already read)."""
+    trials = study.get_trials(deepcopy=False) if isinstance(study, optuna.Study) else study
     c: dict[str, int] = dict.fromkeys(Counts.__dataclass_fields__, 0)
-    for t in study.get_trials(deepcopy=False):
+    for t in trials:
         ua = t.user_attrs
         base = bool(ua.get(A_BASELINE))
         if t.state == TrialState.WAITING:
