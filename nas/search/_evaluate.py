@@ -25,6 +25,7 @@ from nas.cost import estimate
 from nas.proxy import Pruned, save_weights, train
 from nas.search._pruner import FrontPruner, History
 from nas.search._settings import SearchSettings
+from nas.search._signals import no_interrupts
 
 if TYPE_CHECKING:
     from nas.cost import LatencyTable
@@ -99,15 +100,17 @@ class Evaluator:
 
     def evaluate(self, trial: optuna.Trial) -> Outcome:
         t0 = time.time()
-        trial.set_user_attr(A_WORKER, f"{socket.gethostname()}:{os.getpid()}")
+        with no_interrupts():
+            trial.set_user_attr(A_WORKER, f"{socket.gethostname()}:{os.getpid()}")
         arch = self.arch_of(trial)
         metrics = self.price(arch)
         constraints = list(self.budget.constraints(metrics)) if self.budget.limits else [0.0]
-        trial.set_user_attr(A_ARCH, arch.to_json(indent=None))
-        trial.set_user_attr(A_COST, metrics)
-        trial.set_user_attr(A_CONSTRAINTS, constraints)
-        for lim, c in zip(self.budget.limits, constraints):
-            trial.set_constraint(lim.metric, c)  # the samplers learn the feasible region
+        with no_interrupts():
+            trial.set_user_attr(A_ARCH, arch.to_json(indent=None))
+            trial.set_user_attr(A_COST, metrics)
+            trial.set_user_attr(A_CONSTRAINTS, constraints)
+            for lim, c in zip(self.budget.limits, constraints):
+                trial.set_constraint(lim.metric, c)  # the samplers learn the feasible region
         if any(c > 0 for c in constraints):
             over = ", ".join(f"{lim.metric} {metrics[lim.metric]:.4g} > {lim.value:.4g}"
                              for lim, c in zip(self.budget.limits, constraints) if c > 0)
@@ -115,7 +118,8 @@ class Evaluator:
             # their constraints) rank it behind every feasible candidate
             return Outcome("infeasible", self._values(0.0, metrics), f"over budget: {over}",
                            {A_INFEASIBLE: True})
-        trial.set_user_attr(A_TRAINING, True)
+        with no_interrupts():
+            trial.set_user_attr(A_TRAINING, True)
         outcome = self._train(trial, arch, metrics)
         outcome.attrs[A_TRAINED] = True
         outcome.attrs["duration_s"] = time.time() - t0
@@ -129,7 +133,8 @@ class Evaluator:
 
         def callback(epoch: int, miou: float | None) -> None:
             epochs.append(miou)
-            trial.set_user_attr(A_EPOCHS, list(epochs))
+            with no_interrupts():
+                trial.set_user_attr(A_EPOCHS, list(epochs))
             if self.on_epoch is not None:
                 self.on_epoch(trial.number, epoch, miou)
             if self.pruner is not None and not trial.user_attrs.get(A_BASELINE):

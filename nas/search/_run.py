@@ -24,6 +24,7 @@ from nas.search._outputs import RUN_FILE, read_run, write_outputs, write_run
 from nas.search._progress import Progress, Snapshot, make_progress
 from nas.search._pruner import FrontPruner
 from nas.search._settings import SearchSettings
+from nas.search._signals import no_interrupts, threading_main
 from nas.search._study import (
     Counts,
     counts,
@@ -135,7 +136,7 @@ def run_search(settings: SearchSettings, quiet: bool = False) -> SearchResult:
 
 def _finish(settings: SearchSettings, space_hash: str, status: str, progress: Progress
             ) -> SearchResult:
-    with _no_interrupts():
+    with no_interrupts():
         storage = make_storage(settings.storage_url)
         study = optuna.load_study(study_name=settings.name, storage=storage)
         df = write_outputs(study, settings, final=True)
@@ -218,7 +219,7 @@ def _evaluate(ctx: _Context, trial: optuna.Trial) -> Outcome:
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, outcome: Outcome) -> None:
-    with _no_interrupts():
+    with no_interrupts():
         for key, value in outcome.attrs.items():
             trial.set_user_attr(key, value)
         if outcome.reason:
@@ -299,30 +300,6 @@ def _term_as_interrupt():
             signal.signal(signal.SIGTERM, old)
     else:
         yield
-
-
-@contextmanager
-def _no_interrupts():
-    """Defer SIGINT/SIGTERM while a trial's result is written (no half-told trial)."""
-    if not threading_main():
-        yield
-        return
-    caught: list[int] = []
-    handler = lambda signum, frame: caught.append(signum)  # noqa: E731
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-        if caught:
-            raise KeyboardInterrupt
-
-
-def threading_main() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 def _now() -> str:
