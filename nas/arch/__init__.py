@@ -9,6 +9,7 @@ from nas.arch._config import (
     MixerConfig,
     StageConfig,
     StemConfig,
+    branch_problems,
     des_factor,
 )
 from nas.arch._io import load_arch, reference_names
@@ -24,6 +25,7 @@ __all__ = [
     "Plan",
     "StageConfig",
     "StemConfig",
+    "branch_problems",
     "des_factor",
     "head_inputs",
     "load_arch",

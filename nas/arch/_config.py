@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import yaml
@@ -264,12 +265,13 @@ def _problems(arch: ArchConfig):
         if stage.fusion and s > 0 and len(stage.branches) < 2:
             yield f"{where}: fusion needs the previous branch active; give >= 2 branches or fusion: false"
         for b, br in enumerate(stage.branches, start=first):
-            yield from (f"{where}, branch {b + 1}: {m}" for m in _branch_problems(br, stage))
+            yield from (f"{where}, branch {b + 1}: {m}" for m in branch_problems(br, stage))
     if arch.head.type == "cls" and arch.head.width % arch.head.gn_groups:
         yield f"head: width {arch.head.width} is not divisible by gn_groups {arch.head.gn_groups}"
 
 
-def _branch_problems(br: BranchConfig, stage: StageConfig):
+def branch_problems(br: BranchConfig, stage: StageConfig) -> Iterator[str]:
+    """Why ``br`` is not a valid branch of ``stage`` (nothing when it is)."""
     if len(br.depths) != stage.modules:
         yield f"depths {list(br.depths)} needs one entry per module ({stage.modules})"
     if any(d < 0 for d in br.depths):

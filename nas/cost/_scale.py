@@ -27,11 +27,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nas.arch import ArchConfig, BranchConfig, StageConfig
-from nas.arch._config import _branch_problems
+from nas.arch import ArchConfig, BranchConfig, StageConfig, branch_problems
 from nas.cost._budget import Budget, Limit, parse_budgets
 from nas.cost._estimate import Cost, estimate
-from nas.cost._gate import BudgetInfeasibleError
+from nas.cost._gate import BudgetInfeasibleError, violation
 
 __all__ = ["scale_to_fit"]
 
@@ -81,8 +80,7 @@ def _as_budget(budgets: Budget | str | Iterable[str]) -> Budget:
 
 
 def _fits(cost: Cost, limits: tuple[Limit, ...]) -> bool:
-    metrics = cost.metrics()
-    return all(metrics[lim.metric] <= lim.value for lim in limits)
+    return violation(Budget(limits), cost) <= 1.0
 
 
 def _tag(limits: tuple[Limit, ...]) -> str:
@@ -123,7 +121,7 @@ def _any(width: int) -> bool:
 def _branch_width_ok(br: BranchConfig, stage: StageConfig):
     def ok(width: int) -> bool:
         cand = br.model_copy(update={"width": width})
-        return next(iter(_branch_problems(cand, stage)), None) is None
+        return next(iter(branch_problems(cand, stage)), None) is None
     return ok
 
 
