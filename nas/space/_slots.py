@@ -9,7 +9,7 @@ dimensions all read the same menu.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nas.arch import BranchConfig
@@ -156,24 +156,7 @@ def make_menu(opts: SlotOptions, width: int) -> Menu:
         ratios,
         blocks,
     )
-    cells = tuple(c for c in o["cell"] if menu.count(c, 1) > 0)
-    return Menu(
-        o,
-        w,
-        cells,
-        depths,
-        o["paths"],
-        conv,
-        o["proto_stride"],
-        mixers,
-        tuple(heads),
-        window,
-        hp,
-        lp,
-        ffns,
-        ratios,
-        blocks,
-    )
+    return replace(menu, cells=tuple(c for c in o["cell"] if menu.count(c, 1) > 0))
 
 
 def slot_questions(menu: Menu, modules: int) -> Iterator[tuple[str, tuple[Any, ...], str]]:
