@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -12,20 +11,10 @@ import pytest
 from nas.arch import load_arch
 from nas.cli import main
 
-RUNFOLDER = Path(__file__).resolve().parents[1] / "report" / "runfolder.py"
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    spec = importlib.util.spec_from_file_location("nas_test_runfolder", RUNFOLDER)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.build_run(tmp_path_factory.mktemp("runs"), n_trained=0)
-
 
 @pytest.fixture
-def run_dir(built, tmp_path) -> Path:
-    return Path(shutil.copytree(built, tmp_path / "fixture"))
+def run_dir(built_run, tmp_path) -> Path:
+    return Path(shutil.copytree(built_run, tmp_path / "fixture"))
 
 
 def _front(run: Path) -> list[int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -10,19 +9,9 @@ import pytest
 
 from nas.cli import main
 
-RUNFOLDER = Path(__file__).resolve().parents[1] / "report" / "runfolder.py"
 
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    spec = importlib.util.spec_from_file_location("nas_test_runfolder", RUNFOLDER)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.build_run(tmp_path_factory.mktemp("runs"), n_trained=0)
-
-
-def test_report_writes_every_file(run_dir, tmp_path, capsys) -> None:
-    run = Path(shutil.copytree(run_dir, tmp_path / "fixture"))
+def test_report_writes_every_file(built_run, tmp_path, capsys) -> None:
+    run = Path(shutil.copytree(built_run, tmp_path / "fixture"))
     assert main(["report", str(run), "--no-importance"]) == 0
     out, err = capsys.readouterr()
     assert f"report: {run / 'report.html'}" in out

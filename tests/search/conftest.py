@@ -20,6 +20,12 @@ TINY_ARGS = ["--epochs", "2", "--n-train", "16", "--n-val", "8", "--train-size",
              "--no-baselines", "--no-report"]
 
 
+@pytest.fixture(scope="session")
+def make_settings():
+    """``tiny_settings`` itself, for module-scoped fixtures (they cannot use ``tmp_path``)."""
+    return tiny_settings
+
+
 @pytest.fixture
 def tiny(tmp_path):
     return lambda **kw: tiny_settings(tmp_path, **kw)

@@ -19,15 +19,8 @@ DOC_COLUMNS = {"number", "state", "baseline", "baseline_name", "feasible", "viol
 
 
 @pytest.fixture(scope="module")
-def with_baselines(tmp_path_factory):
-    from nas.search import SearchSettings
-    from nas.proxy import DEFAULT_SCHEDULE
-
-    tiny = DEFAULT_SCHEDULE.replace(epochs=2, n_train=16, n_val=8, train_size=(64, 64),
-                                    batch_size=8, threads=1)
-    out = tmp_path_factory.mktemp("search") / "run"
-    s = SearchSettings(name="base", out=out, trials=4, time_s=None, baselines=True,
-                       budgets=("2GFLOPs",), schedule=tiny, seed=0, data="synthetic:64,16")
+def with_baselines(tmp_path_factory, make_settings):
+    s = make_settings(tmp_path_factory.mktemp("search"), name="base", baselines=True)
     return s, run_search(s, quiet=True)
 
 
