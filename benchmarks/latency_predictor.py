@@ -34,14 +34,17 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from nas.cost import measure_latency, parse_size
-from nas.cost._latency_table import (
+from nas.cost import (
     LatencyTable,
+    fit_correction,
+    measure_latency,
+    parse_size,
     predict_latency,
     profile_units,
+    sample_archs,
 )
-from nas.cost._profiling import fit_correction, sample_archs
 from nas.models import analytic_cost, build_model, units
+from nas.space import load_space
 
 
 def main() -> None:
@@ -70,8 +73,9 @@ def main() -> None:
     limit = args.budget_gflops * 1e9
     t_start = time.monotonic()
 
-    evals = sample_archs(args.space, args.n, args.seed, size, limit)
-    calib = sample_archs(args.space, args.calib, args.calib_seed, size, limit) if args.calib else []
+    space = load_space(args.space)
+    evals = sample_archs(space, args.n, args.seed, size, limit)
+    calib = sample_archs(space, args.calib, args.calib_seed, size, limit) if args.calib else []
     overlap = {s for s, _ in evals} & {s for s, _ in calib}
     if overlap:
         raise SystemExit(f"calibration and evaluation sets share seeds {sorted(overlap)[:5]}; "

@@ -1,7 +1,9 @@
 """nas: hardware-aware architecture search for efficient vision transformers.
 
-``import nas`` stays light: torch-backed names (``build_model``) load on first use, so the
-pure-Python parts (``nas.arch``, ``nas.space``) never import torch.
+``import nas`` stays light: the subpackages (``nas.cost``, ``nas.search``, ...) and torch-backed
+names (``build_model``) load on first use, so the pure-Python parts (``nas.arch``, ``nas.space``,
+``nas.budget``, ``nas.metrics``) never import torch. ``import nas; nas.cost.estimate(arch,
+(512, 512))`` works without importing ``nas.cost`` first.
 """
 
 from __future__ import annotations
@@ -24,11 +26,19 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {"build_model": "nas.models", "load_space": "nas.space", "register_timm": "nas.export"}
+_SUBPACKAGES = ("arch", "budget", "cli", "cost", "data", "errors", "export", "metrics", "models",
+                "proxy", "record", "report", "search", "space")
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"nas.{name}")
     raise AttributeError(f"module 'nas' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBPACKAGES))

@@ -13,7 +13,7 @@ from nas.arch._config import (
     des_factor,
 )
 from nas.arch._io import load_arch, reference_names
-from nas.arch._plan import Plan, head_inputs, plan
+from nas.arch._plan import ModulePlan, Plan, head_inputs, plan
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -22,6 +22,7 @@ __all__ = [
     "FFNConfig",
     "HeadConfig",
     "MixerConfig",
+    "ModulePlan",
     "Plan",
     "StageConfig",
     "StemConfig",

@@ -57,10 +57,6 @@ class Plan:
     def output_channels(self) -> tuple[int, ...]:
         return tuple(self.channels[b] for b in self.outputs)
 
-    @property
-    def output_strides(self) -> tuple[int, ...]:
-        return tuple(self.strides[b] for b in self.outputs)
-
 
 def head_inputs(arch: ArchConfig) -> tuple[int, ...]:
     """Branches the head reads: all for ``segformer``, the last for ``cls``."""

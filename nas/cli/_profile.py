@@ -34,8 +34,8 @@ def profile_cmd(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from nas.cost._fvcore import parse_size
-    from nas.cost._profiling import profile
+    from nas.cost import parse_size, profile
+    from nas.space import load_space
 
     if n < 0:
         raise NasError(f"--n must be >= 0, got {n}")
@@ -54,7 +54,7 @@ def profile_cmd(
                 tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        result = profile(device, threads, size, space=space if n else None, n=n, seed=seed,
+        result = profile(device, threads, size, space=load_space(space) if n else None, n=n, seed=seed,
                          budget_gflops=budget_gflops, refs=refs, out=out, runs=runs,
                          warmup=warmup, calibrate=calibrate, progress=progress)
     if n and result.samples < n:

@@ -72,8 +72,7 @@ def search_cmd(
     from nas.cost import parse_size
     from nas.errors import NasError
     from nas.proxy import DEFAULT_SCHEDULE
-    from nas.search import SearchSettings, parse_duration
-    from nas.search._runner import load_runner
+    from nas.search import SearchSettings, check_study_file, load_runner, parse_duration
 
     budgets = tuple(budget) if budget else ("5GFLOPs",)
     profile = load_runner(runner)
@@ -97,8 +96,10 @@ def search_cmd(
         workers=workers or profile.workers, seed=seed, resume=resume, baselines=baselines,
         pruning=pruning, schedule=schedule, device=device,
         command=" ".join(["nas", *map(shlex.quote, sys.argv[1:])]))
+    if settings.storage_url.startswith("sqlite:///"):  # a damaged study is never written to
+        check_study_file(settings.storage_url.removeprefix("sqlite:///"))
     if profile.kind == "ray":
-        from nas.search._ray import run_search_ray
+        from nas.search import run_search_ray
 
         result = run_search_ray(settings, profile, quiet=quiet)
     else:

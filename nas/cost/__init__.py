@@ -4,51 +4,73 @@
   convention, exact params), from per-module formulas.
 * Ground truth (model built): :func:`count_flops` (fvcore), :func:`count_params`,
   :func:`measure`, :func:`measure_latency`.
-* Budgets: :class:`Budget` (``Budget.parse("5GFLOPs, 30ms")``), the gate :func:`violation`, and
-  budget-aware sampling :func:`sample_within` / :func:`cheapest`.
+* Predicted latency: :class:`LatencyTable` of measured units (``nas profile``: :func:`profile`),
+  :func:`predict_latency`, :func:`fit_correction`.
+* Budgets: :class:`Budget` (``Budget.parse("5GFLOPs, 30ms")``; defined in the torch-free
+  :mod:`nas.budget`, re-exported here), the gate :func:`violation`, and budget-aware sampling
+  :func:`sample_within` / :func:`cheapest` over any :class:`SpaceLike` (a ``SearchSpace``).
 """
 
-from nas.cost._budget import Budget, Limit, parse_budgets
+from nas.budget import Budget, Limit, parse_budgets
 from nas.cost._estimate import Cost, estimate
-from nas.cost._fvcore import count_flops, count_params, parse_size
+from nas.cost._fingerprint import device_fingerprint, device_info
+from nas.cost._fvcore import count_flops, count_params
 from nas.cost._gate import (
     BudgetInfeasibleError,
+    SpaceLike,
     SpaceReport,
     cheapest,
     sample_within,
     space_report,
     violation,
 )
-from nas.cost._fingerprint import device_fingerprint
 from nas.cost._latency import Latency, measure_latency
-from nas.cost._latency_table import LatencyTable, build_table, predict_latency
-from nas.cost._profiling import profile
+from nas.cost._latency_table import (
+    Correction,
+    Entry,
+    LatencyTable,
+    measure_unit,
+    predict_latency,
+    profile_units,
+    unit_sum,
+)
 from nas.cost._measure import Measured, measure
+from nas.cost._profiling import ProfileResult, fit_correction, profile, sample_archs
 from nas.cost._scale import scale_to_fit
+from nas.metrics import parse_size
 
 __all__ = [
     "Budget",
     "BudgetInfeasibleError",
+    "Correction",
     "Cost",
+    "Entry",
     "Latency",
     "LatencyTable",
     "Limit",
     "Measured",
+    "ProfileResult",
+    "SpaceLike",
     "SpaceReport",
-    "build_table",
     "cheapest",
-    "device_fingerprint",
     "count_flops",
     "count_params",
+    "device_fingerprint",
+    "device_info",
     "estimate",
+    "fit_correction",
     "measure",
     "measure_latency",
+    "measure_unit",
     "parse_budgets",
     "parse_size",
     "predict_latency",
     "profile",
+    "profile_units",
+    "sample_archs",
     "sample_within",
     "scale_to_fit",
     "space_report",
+    "unit_sum",
     "violation",
 ]

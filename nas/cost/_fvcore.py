@@ -19,23 +19,7 @@ from torch import nn
 if TYPE_CHECKING:
     from nas.arch import ArchConfig
 
-__all__ = ["count_flops", "count_params", "parse_size"]
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"512x512"`` / ``"360x480"`` (H x W) / ``"512"`` -> (H, W)."""
-    from nas.errors import NasError
-
-    parts = text.lower().replace(" ", "").split("x")
-    try:
-        hw = [int(p) for p in parts]
-    except ValueError:
-        hw = []
-    if len(hw) == 1:
-        hw = hw * 2
-    if len(hw) != 2 or min(hw) < 32:
-        raise NasError(f"input size {text!r}: give HxW with both sides >= 32, e.g. 512x512")
-    return hw[0], hw[1]
+__all__ = ["count_flops", "count_params"]
 
 
 def _as_model(model_or_arch: nn.Module | ArchConfig) -> nn.Module:

@@ -10,22 +10,21 @@ it raises :class:`BudgetInfeasibleError` with that point's cost.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from nas.arch import ArchConfig
-from nas.cost._budget import Budget
+from nas.budget import Budget
 from nas.cost._estimate import Cost, estimate
 from nas.errors import NasError
-
-if TYPE_CHECKING:
-    from nas.space import SearchSpace
+from nas.metrics import format_metric, size_text
 
 __all__ = [
     "BudgetInfeasibleError",
+    "SpaceLike",
     "SpaceReport",
     "cheapest",
     "sample_within",
@@ -34,6 +33,20 @@ __all__ = [
 ]
 
 CostFn = Callable[[ArchConfig], Cost]
+
+
+class SpaceLike(Protocol):
+    """What the gate asks of a search space (``nas.space.SearchSpace`` has it). The cost model
+    does not import ``nas.space``: the space and the cost model are siblings in the layering."""
+
+    name: str
+    dimensions: Mapping[str, Any]
+
+    def build(self, chooser: Any, num_classes: int = ...) -> ArchConfig: ...
+
+    def params(self, arch: ArchConfig) -> dict[str, Any] | None: ...
+
+    def sample(self, seed: int, num_classes: int = ...) -> ArchConfig: ...
 
 
 class BudgetInfeasibleError(NasError):
@@ -65,7 +78,7 @@ def _first(label: str, choices: Sequence[Any]) -> Any:
 
 
 def cheapest(
-    space: SearchSpace, budget: Budget, input_size: tuple[int, int] = (512, 512),
+    space: SpaceLike, budget: Budget, input_size: tuple[int, int] = (512, 512),
     cost_fn: CostFn | None = None, sweeps: int = 3, num_classes: int = 150,
 ) -> tuple[ArchConfig, Cost]:
     """The cheapest point of ``space`` for ``budget`` (minimum of :func:`violation`), by greedy
@@ -92,7 +105,7 @@ def cheapest(
 
 
 def sample_within(
-    space: SearchSpace, budget: Budget, seed: int, input_size: tuple[int, int] = (512, 512),
+    space: SpaceLike, budget: Budget, seed: int, input_size: tuple[int, int] = (512, 512),
     cost_fn: CostFn | None = None, tries: int = 64, num_classes: int = 150,
 ) -> ArchConfig:
     """A seeded architecture of ``space`` inside every limit of ``budget``."""
@@ -123,16 +136,10 @@ def sample_within(
 
 
 def _describe(budget: Budget, cost: Cost) -> str:
-    parts = []
-    for lim in budget.limits:
-        if lim.metric == "flops":
-            parts.append(f"{cost.flops / 1e9:.2f} GFLOPs")
-        elif lim.metric == "params":
-            parts.append(f"{cost.params / 1e6:.2f}M params")
-        elif cost.latency_ms is not None:
-            parts.append(f"{cost.latency_ms:.1f} ms")
-    h, w = cost.input_size
-    return f"{', '.join(parts)} at {h}x{w}"
+    values = cost.metrics()
+    parts = [format_metric(lim.metric, values[lim.metric], 2) for lim in budget.limits
+             if lim.metric in values]
+    return f"{', '.join(parts)} at {size_text(cost.input_size)}"
 
 
 @dataclass(frozen=True)
@@ -161,7 +168,7 @@ class SpaceReport:
 
 
 def space_report(
-    space: SearchSpace, budget: Budget, input_size: tuple[int, int] = (512, 512), n: int = 500,
+    space: SpaceLike, budget: Budget, input_size: tuple[int, int] = (512, 512), n: int = 500,
 ) -> SpaceReport:
     """How much of ``space`` fits ``budget``: samples seeds 0..n-1 and prices them analytically."""
     if n < 1:

@@ -7,8 +7,9 @@ per device setting, and an architecture's latency is predicted as the sum of its
 optionally passed through a linear correction fitted on whole-model measurements
 (``measured ~ a * sum + b * n_units + c``)::
 
-    table = build_table(archs, (512, 512), "cpu", threads=2)    # results/latency/<fp>/512x512.json
-    fit_correction(table, calibration_archs)                     # optional; stored in the table
+    result = profile("cpu", 2, (512, 512), space=load_space("hybrid"))  # nas profile
+    table = LatencyTable.load(result.path)          # results/latency/<fp>/512x512.json
+    fit_correction(table, calibration_archs)        # optional; stored in the table
     ms = predict_latency(arch, table)
 
 Tables are JSON, written atomically (temp file, then ``os.replace``), and saved every
@@ -32,7 +33,9 @@ import torch
 
 from nas.arch import ArchConfig
 from nas.cost._fingerprint import device_fingerprint, device_info
+from nas.cost._latency import check_timing, seeded, time_call, timing_threads
 from nas.errors import NasError
+from nas.metrics import parse_size, size_text
 from nas.models import Unit, build_model, units
 
 __all__ = [
@@ -40,7 +43,6 @@ __all__ = [
     "Entry",
     "LatencyTable",
     "Progress",
-    "build_table",
     "measure_unit",
     "predict_latency",
     "profile_units",
@@ -102,7 +104,7 @@ class LatencyTable:
         now = _now()
         meta = {
             "format": FORMAT, "fingerprint": device_fingerprint(device, threads),
-            "device": device, "threads": threads, "input": _size_text(input_size),
+            "device": device, "threads": threads, "input": size_text(input_size),
             "torch": torch.__version__, "info": device_info(device, threads),
             "created": now, "updated": now, "correction": None,
         }
@@ -121,7 +123,7 @@ class LatencyTable:
     @staticmethod
     def path_for(results_dir: str | Path, fingerprint: str, input_size: HW) -> Path:
         """``<results_dir>/<fingerprint>/<H>x<W>.json``."""
-        return Path(results_dir) / fingerprint / f"{_size_text(input_size)}.json"
+        return Path(results_dir) / fingerprint / f"{size_text(input_size)}.json"
 
     @classmethod
     def load(cls, path: str | Path) -> LatencyTable:
@@ -134,7 +136,7 @@ class LatencyTable:
                                f"this nas reads format {FORMAT}; profile again")
             entries = {k: Entry(float(e["median_ms"]), float(e["q1_ms"]), float(e["q3_ms"]),
                                 int(e["runs"])) for k, e in raw.items()}
-            parse_size_text(meta["input"])
+            parse_size(meta["input"])
             if meta.get("correction"):
                 Correction(**meta["correction"])
         except FileNotFoundError:
@@ -184,7 +186,7 @@ class LatencyTable:
 
     @property
     def input_size(self) -> HW:
-        return parse_size_text(self.meta["input"])
+        return parse_size(self.meta["input"])
 
     @property
     def correction(self) -> Correction | None:
@@ -221,25 +223,17 @@ class LatencyTable:
 
 def measure_unit(unit: Unit, device: str = "cpu", threads: int = 2, warmup: int = 5,
                  runs: int = 20) -> Entry:
-    """Build ``unit`` (``torch.manual_seed(0)``) and time it on random inputs of its shapes, with
+    """Build ``unit`` (seeded with 0; the caller's RNG state is kept) and time it on random inputs of its shapes, with
     the conventions of :func:`~nas.cost.measure_latency`: eval, ``inference_mode``, a fixed CPU
     thread count (restored afterwards), CUDA events with synchronisation."""
-    _check_timing(warmup, runs, threads)
-    prev_threads = torch.get_num_threads()
-    times: list[float] = []
-    try:
-        if device == "cpu":
-            torch.set_num_threads(threads)
-        torch.manual_seed(0)
+    check_timing(warmup, runs, threads, device)
+    with seeded(0, device):
         module = unit.make().to(device).eval()
         xs = [torch.randn(s, device=device) for s in unit.inputs]
-        with torch.inference_mode():
-            for _ in range(warmup):
-                module(*xs)
-            for _ in range(runs):
-                times.append(_time_once(module, xs, device))
-    finally:
-        torch.set_num_threads(prev_threads)
+    with timing_threads(device, threads), torch.inference_mode():
+        for _ in range(warmup):
+            module(*xs)
+        times = [time_call(lambda: module(*xs), device) for _ in range(runs)]
     # "inclusive": quartiles stay within the timings, even for very few runs
     q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else times * 3
     return Entry(statistics.median(times), q[0], q[2], runs)
@@ -301,9 +295,9 @@ def unit_sum(arch: ArchConfig, table: LatencyTable,
     if missing:
         raise NasError(
             f"{len(missing)} of {len(parts)} units of {arch.name or 'this architecture'} at "
-            f"{_size_text(size)} are not in the latency table {table.path or table.fingerprint}; "
+            f"{size_text(size)} are not in the latency table {table.path or table.fingerprint}; "
             f"run `nas profile --device {table.device} --threads {table.threads} --input "
-            f"{_size_text(size)}` on this machine, or pass extend=True to measure them now")
+            f"{size_text(size)}` on this machine, or pass extend=True to measure them now")
     return sum(table.entries[u.key].median_ms for u in parts), len(parts)
 
 
@@ -322,34 +316,11 @@ def predict_latency(arch: ArchConfig, table: LatencyTable, input_size: HW | None
     return correction(total, n) if corrected and correction is not None else total
 
 
-def build_table(archs: Iterable[ArchConfig], input_size: HW = (512, 512), device: str = "cpu",
-                threads: int = 2, results_dir: str | Path = "results/latency", *,
-                warmup: int = 5, runs: int = 20, progress: Progress | None = None,
-                save_every_s: float = 30.0) -> LatencyTable:
-    """Open (or create) this setting's table under ``results_dir`` and profile the units of
-    ``archs`` that it lacks. The table is saved at ``table.path``."""
-    table = LatencyTable.open(results_dir, device, threads, input_size)
-    parts = [u for arch in archs for u in units(arch, input_size)]
-    profile_units(parts, table, device, threads, warmup, runs, progress, save_every_s)
-    if table.path is not None and not table.path.exists():
-        table.save()
-    return table
-
-
-def parse_size_text(text: str) -> HW:
-    h, w = (int(v) for v in str(text).lower().split("x"))
-    return h, w
-
-
-def _size_text(size: HW) -> str:
-    return f"{int(size[0])}x{int(size[1])}"
-
-
 def _table_size(table: LatencyTable, input_size: HW | None) -> HW:
     size = table.input_size if input_size is None else (int(input_size[0]), int(input_size[1]))
     if size != table.input_size:
         raise NasError(f"the latency table {table.path or table.fingerprint} is for input "
-                       f"{table.meta['input']}, not {_size_text(size)}; use the table of that "
+                       f"{table.meta['input']}, not {size_text(size)}; use the table of that "
                        "size (LatencyTable.open(..., input_size=...))")
     return size
 
@@ -362,25 +333,6 @@ def _setting(table: LatencyTable, device: str | None, threads: int | None) -> tu
                        f"{table.threads} threads, not {device} with {threads}; open the table of "
                        "that setting (LatencyTable.open)")
     return device, threads
-
-
-def _check_timing(warmup: int, runs: int, threads: int) -> None:
-    if threads < 1 or runs < 1 or warmup < 0:
-        raise NasError("threads and runs must be >= 1 and warmup >= 0")
-
-
-def _time_once(module: torch.nn.Module, xs: list[torch.Tensor], device: str) -> float:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        module(*xs)
-        end.record()
-        torch.cuda.synchronize()
-        return start.elapsed_time(end)
-    t0 = time.perf_counter()
-    module(*xs)
-    return (time.perf_counter() - t0) * 1e3
 
 
 def _now() -> str:

@@ -35,8 +35,10 @@ def measure(arch: ArchConfig, input_size: tuple[int, int] = (512, 512)) -> Measu
     """Build ``arch`` and measure params, fvcore FLOPs and shapes at ``input_size`` (batch 1)."""
     from nas.models import build_model
 
-    torch.manual_seed(0)
-    model = build_model(arch).eval()
+    from nas.cost._latency import seeded
+
+    with seeded(0):  # the caller's RNG state is kept
+        model = build_model(arch).eval()
     x = torch.zeros(1, 3, *input_size)
     with torch.no_grad():
         feats = model.backbone(x)

@@ -17,13 +17,14 @@ from nas.cost._latency_table import (
     Correction,
     LatencyTable,
     Progress,
-    _check_timing,
     _now,
-    _size_text,
     profile_units,
     unit_sum,
 )
+from nas.cost._gate import SpaceLike
+from nas.cost._latency import check_timing, seeded
 from nas.errors import NasError
+from nas.metrics import size_text
 from nas.models import build_model, units
 
 __all__ = ["ProfileResult", "fit_correction", "profile", "sample_archs"]
@@ -67,8 +68,9 @@ def fit_correction(table: LatencyTable, archs: Sequence[ArchConfig], *,
         for i, arch in enumerate(archs):
             if progress is not None:
                 progress("calibrate", i, len(archs))
-            torch.manual_seed(0)
-            lat = measure_latency(build_model(arch), size, table.device, table.threads,
+            with seeded(0, table.device):
+                model = build_model(arch)
+            lat = measure_latency(model, size, table.device, table.threads,
                                   warmup=warmup, runs=runs)
             measured.append(lat.median_ms)
         if progress is not None:
@@ -113,18 +115,17 @@ def _loo_error(form: str, x, m) -> float:
     return float(np.sqrt(np.mean(np.square(errs))))
 
 
-def sample_archs(space: str = "hybrid", n: int = 50, seed: int = 0, input_size: HW = (512, 512),
+def sample_archs(space: SpaceLike, n: int = 50, seed: int = 0, input_size: HW = (512, 512),
                  max_flops: float | None = None, max_draws: int | None = None,
                  ) -> list[tuple[int, ArchConfig]]:
     """Up to ``n`` (seed, arch) samples of ``space`` drawn with seeds ``seed, seed+1, ...``, keeping
     only those within ``max_flops`` (analytic, segmentor, at ``input_size``) when given. At most
     ``max_draws`` draws (default ``max(1000, 200 * n)``), so fewer may come back."""
     from nas.models import analytic_cost
-    from nas.space import load_space
 
     if n < 0:
         raise NasError(f"n must be >= 0, got {n}")
-    sp = load_space(space)
+    sp = space
     limit = max(1000, 200 * n) if max_draws is None else max_draws
     out: list[tuple[int, ArchConfig]] = []
     for s in range(seed, seed + limit):
@@ -152,7 +153,7 @@ class ProfileResult:
 
 
 def profile(device: str = "cpu", threads: int = 2, input_size: HW = (512, 512), *,
-            space: str | None = "hybrid", n: int = 50, seed: int = 0,
+            space: SpaceLike | None = None, n: int = 50, seed: int = 0,
             budget_gflops: float | None = None, refs: bool = True,
             out: str | Path = "results/latency", runs: int = 20, warmup: int = 5,
             calibrate: int = 0, progress: Progress | None = None) -> ProfileResult:
@@ -163,7 +164,7 @@ def profile(device: str = "cpu", threads: int = 2, input_size: HW = (512, 512), 
     from nas.arch import load_arch, reference_names
 
     t0 = time.monotonic()
-    _check_timing(warmup, runs, threads)
+    check_timing(warmup, runs, threads, device)
     if calibrate < 0:
         raise NasError(f"calibrate must be >= 0, got {calibrate}")
     archs = [load_arch(name) for name in reference_names()] if refs else []
@@ -172,8 +173,9 @@ def profile(device: str = "cpu", threads: int = 2, input_size: HW = (512, 512), 
         max_flops = budget_gflops * 1e9 if budget_gflops is not None else None
         samples = sample_archs(space, n, seed, input_size, max_flops)
         if not samples:
-            raise NasError(f"no sample of {space} with seeds {seed}.. fits {budget_gflops} GFLOPs "
-                           f"at {_size_text(input_size)}; raise --budget-gflops")
+            raise NasError(f"no sample of {space.name} with seeds {seed}.. fits "
+                           f"{budget_gflops} GFLOPs at {size_text(input_size)}; "
+                           "raise --budget-gflops")
     archs += [a for _, a in samples]
     if not archs:
         raise NasError("nothing to profile: give --refs or --n >= 1")

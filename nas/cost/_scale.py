@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from nas.arch import ArchConfig, BranchConfig, StageConfig, branch_problems
-from nas.cost._budget import Budget, Limit, parse_budgets
+from nas.budget import Budget, Limit, parse_budgets
 from nas.cost._estimate import Cost, estimate
 from nas.cost._gate import BudgetInfeasibleError, violation
 

@@ -9,7 +9,7 @@ Labels are ``0 .. num_classes-1``; every dataset's void label becomes 255 (:data
 """
 
 from nas.data._augment import IMAGENET_MEAN, IMAGENET_STD, augment, normalize
-from nas.data._load import DATA_KINDS, clear_cache, load_data
+from nas.data._load import DATA_KINDS, clear_cache, load_data, set_disk_cache
 from nas.data._synthetic import SYNTHETIC_CLASSES, make_synthetic
 from nas.data._types import IGNORE_INDEX, SegData
 
@@ -25,4 +25,5 @@ __all__ = [
     "load_data",
     "make_synthetic",
     "normalize",
+    "set_disk_cache",
 ]

@@ -15,7 +15,8 @@ from nas.data._synthetic import make_synthetic
 from nas.data._types import SegData, even_indices
 from nas.errors import NasError
 
-__all__ = ["DATA_KINDS", "SyntheticSpec", "clear_cache", "load_data", "parse_synthetic"]
+__all__ = ["DATA_KINDS", "SyntheticSpec", "clear_cache", "load_data", "parse_synthetic",
+           "set_disk_cache"]
 
 DATA_KINDS = ("synthetic", *LAYOUTS)
 _SPEC_HELP = (
@@ -79,6 +80,19 @@ def clear_cache() -> None:
         _lru.clear()
 
 
+_disk_cache: str | Path | None = None
+
+
+def set_disk_cache(folder: str | Path | None) -> str | Path | None:
+    """The on-disk cache folder :func:`load_data` uses when it is given no ``cache_dir``
+    (None: no disk cache, the default). Returns the previous setting, so a caller can restore
+    it. The library never reads the environment; the ``nas`` command passes
+    ``NAS_DATA_CACHE`` here."""
+    global _disk_cache
+    previous, _disk_cache = _disk_cache, folder
+    return previous
+
+
 def load_data(
     spec: str,
     split: str = "train",
@@ -102,8 +116,9 @@ def load_data(
     layout does not fix it (``folder``, ADE without ``objectInfo*.txt``).
 
     Cached: in this process (the last few splits, keyed by the arguments and a fingerprint of
-    the file list with sizes and mtimes), and on disk under ``cache_dir`` (or the
-    ``NAS_DATA_CACHE`` environment variable) when given. The result is shared: do not modify
+    the file list with sizes and mtimes), and on disk under ``cache_dir`` when given (or the
+    folder set with :func:`set_disk_cache`; the ``nas`` command sets it from the
+    ``NAS_DATA_CACHE`` environment variable). The result is shared: do not modify
     its tensors in place. Bad input raises :class:`~nas.errors.NasError` naming the file.
     """
     kind, arg = _split_spec(spec)
@@ -144,7 +159,7 @@ def load_data(
 
 
 def _disk_cached(src, split: str, size, fingerprint: str, cache_dir) -> SegData:
-    folder = cache_dir if cache_dir is not None else os.environ.get("NAS_DATA_CACHE")
+    folder = cache_dir if cache_dir is not None else _disk_cache
     if not folder:
         return decode(src, split, size)
     tag = hashlib.sha256(repr((_CACHE_VERSION, fingerprint, split, size)).encode()).hexdigest()

@@ -102,17 +102,6 @@ class SegData:
                            masks=torch.stack(list(self.masks)))
         raise ValueError(f"{self.name}: samples have {len(sizes)} different sizes; resize first")
 
-    def with_num_classes(
-        self, num_classes: int, class_names: Sequence[str] | None = None
-    ) -> SegData:
-        """The same samples declared with more classes (e.g. to match another split)."""
-        if num_classes < self.num_classes:
-            raise ValueError(f"cannot shrink {self.num_classes} classes to {num_classes}")
-        names = tuple(class_names) if class_names is not None else (
-            self.class_names + tuple(f"class_{i}" for i in range(self.num_classes, num_classes))
-        )
-        return replace(self, num_classes=num_classes, class_names=names)
-
     def class_pixel_counts(self) -> torch.Tensor:
         """Pixels per class (int64, length ``num_classes``); ignored pixels are not counted."""
         counts = torch.zeros(self.num_classes, dtype=torch.long)

@@ -33,7 +33,7 @@ def model_card(chosen: Any, run: Any, files: dict[str, str], cost: Any,
                onnx_diff: float | None) -> str:
     """Markdown for one export. ``files``: role -> file name; ``cost``: ``nas.cost.Cost`` of the
     architecture at the deployment input."""
-    from nas.report._compute import arch_summary
+    from nas.report import arch_summary
 
     row, arch, info = chosen.row, chosen.arch, run.info
     name = arch.name
@@ -68,7 +68,7 @@ def model_card(chosen: Any, run: Any, files: dict[str, str], cost: Any,
               f"| latency (predicted) | {_num(lat, '{:.2f}')} ms |", ""]
     budget = run.budget
     if budget:
-        from nas.cost import Budget
+        from nas.budget import Budget
 
         lines += [f"Budget: {Budget.from_dict(budget)} -> "
                   + ("within budget." if row.get("feasible", True) else "OVER budget."), ""]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nas.errors import NasError
 from nas.export._select import Chosen, select
-from nas.report._run import RunData, load_run
+from nas.report import RunData, load_run
 
 __all__ = ["FORMATS", "ExportResult", "export"]
 

@@ -12,9 +12,9 @@ from typing import Any
 import pandas as pd
 
 from nas.errors import NasError
-from nas.report._run import RunData
+from nas.report import RunData
 
-__all__ = ["Chosen", "export_name", "select"]
+__all__ = ["Chosen", "export_name", "select", "weights_metadata"]
 
 
 @dataclass
@@ -74,7 +74,7 @@ def _front(run: RunData) -> list[int]:
                    if p.stem.split("-")[1].isdigit())
     if files:
         return files
-    from nas.report._compute import compute_report
+    from nas.report import compute_report
 
     table = compute_report(run, importance=False).front_table
     return sorted(int(n) for n in table["trial"])
@@ -89,7 +89,7 @@ def _choose(run: RunData, number: int) -> Chosen:
     weights = weights if weights.is_file() else None
     arch, source = None, ""
     if weights is not None:  # the architecture the weights were trained with, if recorded
-        meta = _metadata(weights)
+        meta = weights_metadata(weights)
         text = meta.get("arch_json") or meta.get("arch")
         if text:
             arch, source = ArchConfig.from_json(text), f"{weights.name} metadata"
@@ -122,7 +122,7 @@ def _num_classes(run: RunData) -> int | None:
     return None
 
 
-def _metadata(path: Path) -> dict[str, str]:
+def weights_metadata(path: Path) -> dict[str, str]:
     """The string metadata of a safetensors file (its JSON header's ``__metadata__``)."""
     try:
         with open(path, "rb") as fh:

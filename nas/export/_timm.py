@@ -95,7 +95,10 @@ def _feature_class():
         def __init__(self, arch: Any, out_indices: tuple[int, ...]):
             super().__init__()
             self.backbone = Backbone(arch, tuple(out_indices))
-            info = [{"num_chs": c, "reduction": s, "module": f"backbone.branch{b + 1}"}
+            built = dict(zip(out_indices, self.backbone.feature_info))
+            # branches not in out_indices are not built here: they name no module
+            info = [{"num_chs": c, "reduction": s,
+                     "module": f"backbone.{built[b]['module']}" if b in built else ""}
                     for b, (c, s) in enumerate(zip(arch.feature_channels, arch.feature_strides))]
             self.feature_info = FeatureInfo(info, tuple(out_indices))
 
@@ -177,13 +180,15 @@ def _state(weights: Path) -> dict[str, Any]:
 
 def _cfg(arch: Any, name: str, weights: Path | None) -> dict[str, Any]:
     from nas.data import IMAGENET_MEAN, IMAGENET_STD
-    from nas.export._select import _metadata
+    from nas.export._select import weights_metadata
+
+    from nas.metrics import parse_size
 
     h, w = 512, 512
     if weights is not None:
-        text = _metadata(weights).get("input", "")
+        text = weights_metadata(weights).get("input", "")
         if re.fullmatch(r"\d+x\d+", text):
-            h, w = (int(v) for v in text.split("x"))
+            h, w = parse_size(text)
     return {"architecture": name, "input_size": (3, h, w), "mean": IMAGENET_MEAN,
             "std": IMAGENET_STD, "num_classes": arch.num_classes, "interpolation": "bilinear",
             "file": str(weights) if weights is not None else None}

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas.arch import ArchConfig, StemConfig
-from nas.arch._plan import ModulePlan, plan
+from nas.arch import ModulePlan, plan
 from nas.models._cells import Fusion, cell_cost, make_cell
 from nas.models._heads import head_cost, make_head
 from nas.models._tally import HW, Tally, bn, conv, down
@@ -69,8 +69,11 @@ class Backbone(nn.Module):
         self.outputs = p.outputs
         self.stem = Stem(arch.stem)
         self.modules_ = nn.ModuleList(_Module(mp) for mp in p.modules)
+        # timm's convention: "module" names the submodule whose output is the feature map
+        last = {c.branch: f"modules_.{k}.cells.{j}" for k, mp in enumerate(p.modules)
+                for j, c in enumerate(mp.cells)}
         self.feature_info = [
-            {"num_chs": p.channels[b], "reduction": p.strides[b], "module": f"branch{b + 1}"}
+            {"num_chs": p.channels[b], "reduction": p.strides[b], "module": last.get(b, "stem")}
             for b in p.outputs
         ]
 

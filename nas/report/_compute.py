@@ -1,7 +1,8 @@
 """What a report says, computed once from a run folder: plain dataclasses and DataFrames.
 
-Fronts come from :func:`nas.search._pareto.pareto_mask`, hypervolumes from
-:func:`nas.search._pareto.hypervolume`; the renderers only draw what is computed here.
+Fronts come from :func:`nas.metrics.pareto_mask`, hypervolumes from
+:func:`nas.metrics.hypervolume`; metric names, units and scales from :data:`nas.metrics.METRICS`;
+the renderers only draw what is computed here.
 Fronts are over the scored trials (COMPLETE, feasible, with an mIoU), baselines included, like
 the run's own ``pareto`` column; hypervolumes are over search trials only (the baselines' own
 hypervolume is given beside), and every baseline is compared with the search at equal cost.
@@ -17,15 +18,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nas.metrics import METRICS, Objective, hypervolume, pareto_mask
 from nas.report._importance import Importance, param_importance
-from nas.report._run import COST_METRICS, Objective, RunData, load_run
-from nas.search._pareto import hypervolume, pareto_mask
+from nas.report._run import COST_METRICS, RunData, load_run
 
 __all__ = ["SECTIONS", "Front", "Hypervolume", "ReportData", "arch_summary", "compute_report"]
 
 SECTIONS = ("summary", "states", "pareto", "hypervolume", "importance", "front", "baselines",
             "diagrams")
-_TABLE_COST = {"flops": "GFLOPs", "params": "M params", "latency_ms": "latency ms"}
+# front-table column of each cost metric (display units)
+_TABLE_COST = {m: METRICS[m].unit if m != "latency_ms" else "latency ms" for m in COST_METRICS}
 KINDS = ("search", "front", "baseline", "pruned", "failed", "infeasible")
 
 
@@ -81,7 +83,7 @@ class ReportData:
 def compute_report(run: str | Path | RunData, importance: bool = True) -> ReportData:
     """Compute the report of a run folder (or of an already loaded :class:`RunData`)."""
     run = run if isinstance(run, RunData) else load_run(run)
-    costs = [m for m in COST_METRICS if run.trials[COST_METRICS[m][0]].notna().any()]
+    costs = [m for m in COST_METRICS if run.trials[m].notna().any()]
     fronts = [_front(run, m) for m in costs]
     table = _front_table(run)
     hv = _hypervolume(run)
@@ -127,7 +129,7 @@ def _last_score(row: pd.Series, epochs: tuple[str, ...]) -> float:
 
 
 def _front(run: RunData, metric: str) -> Front:
-    col, label, scale = COST_METRICS[metric]
+    col, label, scale = metric, METRICS[metric].unit, METRICS[metric].scale
     t = run.trials[run.trials["state"].isin(["COMPLETE", "PRUNED", "FAIL", "INFEASIBLE"])]
     t = t[t[col].notna()]
     kinds = t.apply(_kind, axis=1) if len(t) else pd.Series([], dtype=str)
@@ -165,14 +167,13 @@ def _front_table(run: RunData) -> pd.DataFrame:
     for _, r in front.iterrows():
         rows.append({
             "trial": int(r["number"]), "baseline": r["baseline_name"], "mIoU": r["miou"],
-            "GFLOPs": r["flops"] * 1e-9,
-            "M params": r["params"] * 1e-6, "latency ms": r["latency_ms"],
+            **{_TABLE_COST[m]: METRICS[m].display(r[m]) for m in COST_METRICS},
             "pixel acc": r["pixel_acc"], "train s": r.get("train_s", math.nan),
             "architecture": arch_summary(_arch(r)),
             "weights": (weights / f"trial-{int(r['number'])}.safetensors").is_file(),
         })
     sort = next((_TABLE_COST[o.name] for o in run.objectives if o.name in _TABLE_COST), "GFLOPs")
-    cols = ["trial", "baseline", "mIoU", "GFLOPs", "M params", "latency ms", "pixel acc", "train s",
+    cols = ["trial", "baseline", "mIoU", *_TABLE_COST.values(), "pixel acc", "train s",
             "architecture", "weights"]
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(sort, kind="stable").reset_index(drop=True)
@@ -252,14 +253,13 @@ def _baselines(run: RunData, costs: list[str]) -> pd.DataFrame:
         row: dict[str, Any] = {"baseline": b["baseline_name"] or f"trial {b['number']}",
                                "trial": int(b["number"]), "state": b["state"], "mIoU": b["miou"]}
         for m in costs:
-            col, label, scale = COST_METRICS[m]
-            row[label] = b[col] * scale
+            row[METRICS[m].unit] = METRICS[m].display(b[m])
         primary = next((o.name for o in run.objectives if o.name in costs), None)
         primary = primary or (costs[0] if costs else None)
         row.update({"search at equal cost": None, "its mIoU": math.nan, "delta mIoU": math.nan,
                     "beaten": None, "same mIoU for": None, "cost ratio": math.nan})
         if primary and b["state"] == "COMPLETE" and not math.isnan(b["miou"]) and len(done):
-            col, label, scale = COST_METRICS[primary]
+            col = primary
             cheaper = done[done[col] <= b[col]]
             if len(cheaper):
                 best = cheaper.loc[cheaper["miou"].idxmax()]
@@ -333,7 +333,7 @@ def _summary(run: RunData) -> dict[str, str]:
 def _budget_text(budget: dict[str, float]) -> str:
     if not budget:
         return ""
-    from nas.cost import Budget
+    from nas.budget import Budget
 
     return str(Budget.from_dict(budget))
 

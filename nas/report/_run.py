@@ -2,8 +2,10 @@
 
 :func:`load_run` reads ``trials.parquet`` (or ``trials.csv``) and ``run.json`` and normalises
 them (states upper-case, flags as booleans, numbers as floats), so the report and the exporter
-never parse files themselves. It is tolerant of the forms ``run.json`` may take for budgets,
-objectives and the input size, and strict about what it cannot do without (a trials table).
+never parse files themselves. ``run.json`` is read through :class:`nas.record.RunRecord`, the
+model the search writes it with (one form of objectives, budgets and input size); without one,
+the defaults apply (maximise mIoU, minimise FLOPs, no budget). Strict about what it cannot do
+without (a trials table).
 """
 
 from __future__ import annotations
@@ -17,40 +19,15 @@ from typing import Any
 import pandas as pd
 
 from nas.errors import NasError
+from nas.budget import METRICS as COST_METRICS
+from nas.metrics import Objective
+from nas.record import RunRecord
 
-__all__ = ["COST_METRICS", "Objective", "RunData", "load_run", "parse_objectives"]
+__all__ = ["COST_METRICS", "Objective", "RunData", "load_run"]
 
 STATES = ("COMPLETE", "PRUNED", "FAIL", "INFEASIBLE", "RUNNING", "WAITING")
-# cost metric -> (column, display column, display unit, scale from the column to the display)
-COST_METRICS: dict[str, tuple[str, str, float]] = {
-    "flops": ("flops", "GFLOPs", 1e-9),
-    "params": ("params", "M params", 1e-6),
-    "latency_ms": ("latency_ms", "ms", 1.0),
-}
-_ALIASES = {"miou": "miou", "mIoU": "miou", "flops": "flops", "gflops": "flops",
-            "params": "params", "mparams": "params", "latency": "latency_ms",
-            "latency_ms": "latency_ms", "pixel_acc": "pixel_acc"}
 _NUMERIC = ("flops", "gflops", "params", "mparams", "latency_ms", "miou", "pixel_acc",
             "epochs_run", "duration_s", "train_s", "images_per_s")
-
-
-@dataclass(frozen=True)
-class Objective:
-    """One objective of the run: the trials-table column and its direction."""
-
-    name: str  # miou, flops, params, latency_ms
-    direction: str  # maximize | minimize
-
-    @property
-    def label(self) -> str:
-        if self.name in COST_METRICS:
-            return COST_METRICS[self.name][1]
-        return "mIoU" if self.name == "miou" else self.name
-
-    def display(self, values: Any) -> Any:
-        """Values in display units (GFLOPs, M params, ms, mIoU as is)."""
-        scale = COST_METRICS[self.name][2] if self.name in COST_METRICS else 1.0
-        return values * scale
 
 
 @dataclass
@@ -103,99 +80,13 @@ def load_run(run_dir: str | Path) -> RunData:
         raise NasError(f"{run_dir} is not a folder; give a run folder (results/<name>)")
     if not any(run_dir.iterdir()):
         raise NasError(f"run folder {run_dir} is empty: run 'nas search --out {run_dir}' first")
-    info = _read_info(run_dir)
+    record = RunRecord.read(run_dir) or RunRecord()
     trials = _read_trials(run_dir)
-    name = str(info.get("name") or run_dir.resolve().name)
+    name = record.name or run_dir.resolve().name
     epochs = tuple(sorted((c for c in trials.columns if c.startswith("miou_e")),
                           key=lambda c: int(c[6:]) if c[6:].isdigit() else 0))
-    return RunData(run_dir, name, info, trials, parse_objectives(info.get("objectives")),
-                   _budget(info), _input_size(info), epochs)
-
-
-# ---------------------------------------------------------------------------- run.json
-def _read_info(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "run.json"
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise NasError(f"{path}: unreadable run record ({exc}); re-run the search or fix the "
-                       "file") from None
-    return data if isinstance(data, dict) else {}
-
-
-def parse_objectives(spec: Any) -> tuple[Objective, ...]:
-    """Objectives from run.json: ``["miou:maximize", "flops:minimize"]``, ``[{"name": ...,
-    "direction": ...}]``, ``{"miou": "maximize"}`` or ``["maximize miou", ...]``. Default:
-    maximise mIoU, minimise FLOPs."""
-    if not spec:
-        return (Objective("miou", "maximize"), Objective("flops", "minimize"))
-    items: list[tuple[str, str | None]] = []
-    if isinstance(spec, dict):
-        items = [(k, v if isinstance(v, str) else None) for k, v in spec.items()]
-    elif isinstance(spec, (list, tuple)):
-        for it in spec:
-            if isinstance(it, dict):
-                items.append((str(it.get("name") or it.get("column") or it.get("metric")),
-                              it.get("direction")))
-            else:
-                words = str(it).replace(":", " ").split()
-                dirs = [w for w in words if w.lower().startswith(("max", "min"))]
-                rest = [w for w in words if w not in dirs]
-                items.append((rest[0] if rest else "", dirs[0] if dirs else None))
-    elif isinstance(spec, str):
-        return parse_objectives([s for s in spec.split(",") if s.strip()])
-    out = []
-    for raw, direction in items:
-        name = _ALIASES.get(raw, _ALIASES.get(raw.lower(), raw.lower()))
-        if direction is None:
-            direction = "maximize" if name in ("miou", "pixel_acc") else "minimize"
-        direction = "maximize" if direction.lower().startswith("max") else "minimize"
-        out.append(Objective(name, direction))
-    return tuple(out) or parse_objectives(None)
-
-
-def _budget(info: dict[str, Any]) -> dict[str, float]:
-    spec = info.get("budget") or info.get("budgets")  # {metric: limit}, else the texts
-    if not spec:
-        return {}
-    from nas.cost import Budget
-
-    try:
-        if isinstance(spec, dict):
-            budget = Budget.from_dict({_ALIASES.get(k, k): v for k, v in spec.items()})
-        elif isinstance(spec, str):
-            budget = Budget.parse(spec)
-        else:
-            budget = Budget()
-            for it in spec:
-                if isinstance(it, dict):
-                    part = Budget.from_dict({_ALIASES.get(it["metric"], it["metric"]):
-                                             it.get("value", it.get("limit"))})
-                else:
-                    part = Budget.parse(str(it))
-                budget = budget.merge(part)
-    except (NasError, KeyError, TypeError) as exc:
-        raise NasError(f"run.json: unreadable budgets {spec!r} ({exc})") from None
-    return budget.to_dict()
-
-
-def _input_size(info: dict[str, Any]) -> tuple[int, int] | None:
-    spec = info.get("input", info.get("input_size"))
-    if spec is None:
-        return None
-    if isinstance(spec, str):
-        from nas.cost import parse_size
-
-        return parse_size(spec)
-    if isinstance(spec, dict):
-        spec = [spec.get("h", spec.get("height")), spec.get("w", spec.get("width"))]
-    try:
-        h, w = (int(v) for v in spec)
-    except (TypeError, ValueError):
-        raise NasError(f"run.json: input {spec!r} is not (H, W)") from None
-    return h, w
+    return RunData(run_dir, name, record.to_dict(), trials, record.objectives, record.budget,
+                   record.input, epochs)
 
 
 # ---------------------------------------------------------------------------- trials table

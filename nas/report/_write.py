@@ -60,9 +60,9 @@ def write_report(run_dir: str | Path | RunData, importance: bool = True,
 
 
 def _input(data: ReportData) -> tuple[int, int]:
-    text = data.summary.get("input", "512x512")
-    h, w = text.split("x")
-    return int(h), int(w)
+    from nas.metrics import parse_size
+
+    return parse_size(data.summary.get("input", "512x512"))
 
 
 def _atomic_text(path: Path, text: str) -> Path:

@@ -8,10 +8,13 @@ up to date after every trial.
 >>> result.trials[result.trials.pareto][["number", "miou", "gflops"]]
 """
 
-from nas.search._outputs import read_run, trials_frame, write_outputs
-from nas.search._pareto import hypervolume, pareto_mask
+from nas.metrics import hypervolume, pareto_mask
+from nas.search._integrity import check_study_file
+from nas.search._outputs import read_run, trials_frame, write_outputs, write_run
 from nas.search._pruner import FrontPruner, History
+from nas.search._ray import run_search_ray
 from nas.search._run import SearchResult, run_search
+from nas.search._runner import RunnerProfile, load_runner, runner_names
 from nas.search._settings import (
     OBJECTIVES,
     STRATEGIES,
@@ -24,21 +27,27 @@ from nas.search._study import Counts, counts, make_storage
 
 __all__ = [
     "OBJECTIVES",
+    "RunnerProfile",
     "STRATEGIES",
     "Counts",
     "FrontPruner",
     "History",
+    "check_study_file",
     "Objective",
     "SearchResult",
     "SearchSettings",
     "counts",
     "hypervolume",
+    "load_runner",
     "make_storage",
     "pareto_mask",
     "parse_duration",
     "parse_objectives",
     "read_run",
     "run_search",
+    "run_search_ray",
+    "runner_names",
     "trials_frame",
     "write_outputs",
+    "write_run",
 ]

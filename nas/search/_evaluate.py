@@ -172,9 +172,7 @@ class Evaluator:
 
     def _values(self, miou: float, metrics: dict[str, float]) -> list[float]:
         """Objective values in the study's units: mIoU, GFLOPs, M params, ms."""
-        scale = {"flops": 1e-9, "params": 1e-6, "latency": 1.0}
-        key = {"flops": "flops", "params": "params", "latency": "latency_ms"}
-        return [miou if o.name == "miou" else float(metrics[key[o.name]]) * scale[o.name]
+        return [miou if o.name == "miou" else o.display(float(metrics[o.name]))
                 for o in self.objectives]
 
 

@@ -21,6 +21,9 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from nas.arch import ArchConfig
+from nas.errors import NasError
+from nas.metrics import pareto_mask
+from nas.record import RUN_FILE, RunRecord
 from nas.search._evaluate import (
     A_ARCH,
     A_BASELINE,
@@ -31,7 +34,6 @@ from nas.search._evaluate import (
     A_REASON,
     A_RESULT,
 )
-from nas.search._pareto import pareto_mask
 from nas.search._settings import SearchSettings
 
 __all__ = [
@@ -44,7 +46,7 @@ __all__ = [
     "write_run",
 ]
 
-RUN_FILE, TRIALS_FILE = "run.json", "trials.parquet"
+TRIALS_FILE = "trials.parquet"
 _PACKAGES = ("nas", "torch", "optuna", "ray", "timm", "fvcore", "pandas", "numpy")
 
 
@@ -143,8 +145,7 @@ def write_outputs(study: optuna.Study, settings: SearchSettings, final: bool = F
 def write_run(settings: SearchSettings, space_hash: str, status: str,
               extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Create or update ``run.json`` (the first write sets ``started``)."""
-    path = settings.run_dir / RUN_FILE
-    old = read_run(settings.run_dir) if path.exists() else {}
+    old = read_run(settings.run_dir) if (settings.run_dir / RUN_FILE).exists() else {}
     data = {
         **old,
         "name": settings.name,
@@ -155,8 +156,7 @@ def write_run(settings: SearchSettings, space_hash: str, status: str,
         "input": list(settings.input_size),
         "budgets": list(settings.budgets),
         "budget": {lim.metric: lim.value for lim in settings.budget.limits},
-        "objectives": [{"name": o.name, "direction": o.direction, "column": o.column,
-                        "unit": o.unit} for o in settings.objective_list],
+        "objectives": settings.objective_list,
         "strategy": settings.strategy,
         "runner": settings.runner,
         "data": settings.data,
@@ -170,16 +170,22 @@ def write_run(settings: SearchSettings, space_hash: str, status: str,
         "status": status,
         "updated": datetime.now().isoformat(timespec="seconds"),
     }
-    data.setdefault("started", data["updated"])
+    data["started"] = old.get("started") or data["updated"]
     data.setdefault("invocations", [])
     if extra:
         data.update(_jsonable(extra))
-    _atomic(path, lambda p: Path(p).write_text(json.dumps(data, indent=2) + "\n"))
-    return data
+    record = RunRecord.from_dict(data)
+    record.write(settings.run_dir)
+    return record.to_dict()
 
 
 def read_run(run_dir: str | Path) -> dict[str, Any]:
-    return json.loads((Path(run_dir) / RUN_FILE).read_text())
+    """``run.json`` of ``run_dir`` as a dict (the :class:`~nas.record.RunRecord` form);
+    NasError when it is missing or damaged."""
+    record = RunRecord.read(run_dir)
+    if record is None:
+        raise NasError(f"{Path(run_dir) / RUN_FILE} is missing: is {run_dir} a run folder?")
+    return record.to_dict()
 
 
 def _atomic(path: Path, write) -> None:

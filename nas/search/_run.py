@@ -239,7 +239,7 @@ def _snapshot(trials: list[optuna.trial.FrozenTrial], s: SearchSettings, c: Coun
     best = max((t.values[0] for t in done), default=None)
     front = 0
     if done:
-        from nas.search._pareto import pareto_mask
+        from nas.metrics import pareto_mask
 
         front = int(pareto_mask([t.values for t in done], s.directions).sum())
     return Snapshot(c, s.trials, best, front, elapsed, s.time_s)

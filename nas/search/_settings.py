@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from nas.cost import Budget, parse_budgets
+from nas.budget import Budget, parse_budgets
 from nas.errors import NasError
+from nas.metrics import OBJECTIVES, Objective
 from nas.proxy import DEFAULT_SCHEDULE, Schedule
 
 __all__ = [
@@ -23,47 +24,24 @@ __all__ = [
 Strategy = Literal["nsga2", "tpe", "random"]
 STRATEGIES: tuple[str, ...] = ("nsga2", "tpe", "random")
 
-# objective name -> (direction, column of the trials table, unit of the stored value)
-OBJECTIVES: dict[str, tuple[str, str, str]] = {
-    "miou": ("maximize", "miou", "mIoU"),
-    "flops": ("minimize", "gflops", "GFLOPs"),
-    "params": ("minimize", "mparams", "M params"),
-    "latency": ("minimize", "latency_ms", "ms"),
-}
-
 # the default run: about 30 minutes on 2 cores with the default proxy schedule
 DEFAULT_TRIALS = 40
 DEFAULT_TIME_S = 30 * 60.0
 
 
-@dataclass(frozen=True)
-class Objective:
-    name: str  # one of OBJECTIVES
-
-    @property
-    def direction(self) -> str:
-        return OBJECTIVES[self.name][0]
-
-    @property
-    def column(self) -> str:
-        return OBJECTIVES[self.name][1]
-
-    @property
-    def unit(self) -> str:
-        return OBJECTIVES[self.name][2]
-
-
 def parse_objectives(text: str | None, budget: Budget) -> tuple[Objective, ...]:
-    """``"miou,flops"`` -> objectives (mIoU first, always present). None: mIoU and FLOPs, plus
-    latency when the budget limits latency."""
+    """``"miou,flops"`` -> objectives (mIoU first, always present; ``latency`` is the
+    ``latency_ms`` metric of :mod:`nas.metrics`). None: mIoU and FLOPs, plus latency when the
+    budget limits latency."""
     if text is None or not text.strip():
         names = ["miou", "flops"] + (["latency"] if budget.get("latency_ms") else [])
     else:
         names = [n.strip().lower() for n in text.split(",") if n.strip()]
         for n in names:
-            if n not in OBJECTIVES:
+            if n not in OBJECTIVES and n != "latency_ms":
                 raise NasError(f"--objectives: unknown objective {n!r}; use a comma-separated "
                                f"list of {', '.join(OBJECTIVES)} (e.g. 'miou,flops')")
+        names = ["latency" if n == "latency_ms" else n for n in names]
         if len(set(names)) != len(names):
             raise NasError(f"--objectives {text!r} names an objective twice; list each once")
         if "miou" not in names:
@@ -151,7 +129,7 @@ class SearchSettings:
 
     @property
     def needs_latency(self) -> bool:
-        return any(o.name == "latency" for o in self.objective_list) or bool(
+        return any(o.name == "latency_ms" for o in self.objective_list) or bool(
             self.budget.get("latency_ms"))
 
     @property

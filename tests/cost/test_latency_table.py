@@ -199,7 +199,7 @@ def test_fit_correction_prefers_no_correction_when_fits_do_not_generalise():
 
 
 def test_profile_function_writes_and_extends_the_table(tmp_path):
-    kw = dict(space="hybrid", n=2, seed=0, refs=False, out=tmp_path, runs=2, warmup=1)
+    kw = dict(space=load_space("hybrid"), n=2, seed=0, refs=False, out=tmp_path, runs=2, warmup=1)
     first = profile("cpu", THREADS, SIZE, **kw)
     assert first.path == LatencyTable.path_for(tmp_path, device_fingerprint("cpu", THREADS), SIZE)
     assert first.path.exists() and first.samples == 2 and first.archs == 2

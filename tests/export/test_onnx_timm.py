@@ -94,6 +94,7 @@ def test_timm_create_model(run_dir, trained, tmp_path) -> None:
     feats = timm.create_model(name, features_only=True).eval()
     assert feats.feature_info.channels() == list(arch.feature_channels)
     assert feats.feature_info.reduction() == list(arch.feature_strides)
+    assert all(feats.get_submodule(m) is not None for m in feats.feature_info.module_name())
     with torch.no_grad():
         assert [m.shape[1] for m in feats(x)] == list(arch.feature_channels)
     trained = timm.create_model(name, features_only=True, pretrained=True).eval()

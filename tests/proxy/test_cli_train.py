@@ -5,32 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 
-from nas.cli._train import train_cmd
-from nas.errors import NasError
+from nas.cli import main
 
 
 def _run(capsys, *argv) -> tuple[int, str, str]:
-    """Run ``nas train`` the way ``nas.cli.main`` does (NasError -> exit 2), whether or not the
-    command is registered there yet."""
-    from nas.cli import app, main
-
-    if any(c.name == "train" for c in app.registered_commands):
-        code = main(["train", *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-    local = typer.Typer(pretty_exceptions_enable=False)
-    local.command("train")(train_cmd)
-    local.command("noop", hidden=True)(lambda: None)  # keep "train" a sub-command
-    try:
-        rv = local(args=["train", *argv], standalone_mode=False)
-        code = rv if isinstance(rv, int) else 0
-    except NasError as exc:
-        print(f"nas: error: {exc}", file=__import__("sys").stderr)
-        code = 2
-    except typer.Exit as exc:
-        code = exc.exit_code
+    """Run ``nas train`` through the real entry point (``nas.cli.main``: NasError -> exit 2)."""
+    code = main(["train", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 

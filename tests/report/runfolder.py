@@ -109,15 +109,13 @@ def build_run(root: Path, name: str = "fixture", n_search: int = N_SEARCH,
             load_arch_json(df.loc[df["number"] == n, "arch_json"].iloc[0]).to_yaml())
     df.to_csv(run / "trials.csv", index=False)
     df.to_parquet(run / "trials.parquet", index=False)
-    info = {"name": name, "command": f"nas search --budget 30GFLOPs --name {name}",
-            "seed": 0, "versions": {"nas": "0.1.0", "torch": _v("torch"), "timm": _v("timm"),
-                                    "optuna": _v("optuna")},
-            "machine": {"cpu": "test", "threads": 1}, "budgets": {"flops": BUDGET_FLOPS},
-            "objectives": ["miou:maximize", "flops:minimize"], "space": "hybrid",
-            "space_hash": space.hash, "data": DATA, "input": list(INPUT),
-            "schedule": _schedule().to_dict(), "storage": storage, "status": "finished",
-            "strategy": "nsga2"}
-    (run / "run.json").write_text(json.dumps(info, indent=2))
+    # run.json as the search writes it (nas.search.write_run, the one writer)
+    from nas.search import SearchSettings, write_run
+
+    settings = SearchSettings(name=name, out=run, space="hybrid", data=DATA, input_size=INPUT,
+                              budgets=("30GFLOPs",), schedule=_schedule(), strategy="nsga2",
+                              command=f"nas search --budget 30GFLOPs --name {name}")
+    write_run(settings, space.hash, "finished")
     return run
 
 
@@ -125,12 +123,6 @@ def load_arch_json(text: str):
     from nas.arch import ArchConfig
 
     return ArchConfig.from_json(text)
-
-
-def _v(mod: str) -> str:
-    import importlib
-
-    return str(getattr(importlib.import_module(mod), "__version__", "?"))
 
 
 def _row(n, state, arch, cost, miou, epochs, reason, start, end, params, feasible, bname, dur):
@@ -151,7 +143,7 @@ def _row(n, state, arch, cost, miou, epochs, reason, start, end, params, feasibl
 
 
 def _mark_front(df: pd.DataFrame) -> None:
-    from nas.search._pareto import pareto_mask
+    from nas.metrics import pareto_mask
 
     ok = (df["state"] == "COMPLETE") & df["feasible"] & df["miou"].notna()  # baselines too
     mask = pareto_mask(df.loc[ok, ["miou", "flops"]].to_numpy(float), ["maximize", "minimize"])

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from nas.report import SECTIONS, compute_report, load_run, param_importance
-from nas.search._pareto import hypervolume, pareto_mask
+from nas.metrics import hypervolume, pareto_mask
 
 
 @pytest.fixture(scope="module")

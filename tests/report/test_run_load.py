@@ -9,23 +9,7 @@ import pytest
 
 from nas.errors import NasError
 from nas.report import load_run
-from nas.report._run import parse_objectives
-
-
-@pytest.mark.parametrize("spec", [
-    None, ["miou:maximize", "flops:minimize"], ["maximize miou", "flops"],
-    [{"name": "miou", "direction": "maximize", "column": "miou"},
-     {"name": "flops", "direction": "minimize", "column": "gflops"}],
-    {"miou": "maximize", "flops": "minimize"}, "miou,flops",
-])
-def test_objective_forms(spec) -> None:
-    got = parse_objectives(spec)
-    assert [(o.name, o.direction) for o in got] == [("miou", "maximize"), ("flops", "minimize")]
-
-
-def test_latency_objective() -> None:
-    (o,) = parse_objectives([{"name": "latency", "direction": "minimize"}])
-    assert o.name == "latency_ms" and o.label == "ms"
+from nas.record import RunRecord
 
 
 def _folder(tmp_path, info, rows):
@@ -35,17 +19,46 @@ def _folder(tmp_path, info, rows):
     return tmp_path
 
 
-@pytest.mark.parametrize("info,budget", [
-    ({"budget": {"flops": 5e9}}, {"flops": 5e9}),
-    ({"budgets": ["5GFLOPs", "3.5M params"]}, {"flops": 5e9, "params": 3.5e6}),
-    ({"budgets": "5GFLOPs, 30ms"}, {"flops": 5e9, "latency_ms": 30.0}),
-    ({}, {}),
-])
-def test_budget_forms(tmp_path, info, budget) -> None:
-    run = load_run(_folder(tmp_path, {**info, "input": "256x320"},
-                           [{"number": 0, "state": "complete", "miou": 0.1, "flops": 1e9}]))
-    assert run.budget == budget and run.input_size == (256, 320)
+_ROW = [{"number": 0, "state": "complete", "miou": 0.1, "flops": 1e9}]
+
+
+def test_reads_what_the_writer_writes(tmp_path) -> None:
+    """The record the search writes (RunRecord, as nas.search.write_run builds it) comes back
+    whole: objectives, budget and input size in their one form."""
+    from nas.metrics import Objective
+
+    rec = RunRecord(name="r", input=(256, 320), budgets=["5GFLOPs", "30ms"],
+                    budget={"flops": 5e9, "latency_ms": 30.0},
+                    objectives=(Objective("miou"), Objective("latency")), counts={"trained": 1})
+    run = load_run(_folder(tmp_path, rec.to_dict(), _ROW))
+    assert run.budget == {"flops": 5e9, "latency_ms": 30.0} and run.input_size == (256, 320)
+    assert [(o.name, o.direction, o.label) for o in run.objectives] == [
+        ("miou", "maximize", "mIoU"), ("latency_ms", "minimize", "ms")]
+    assert run.info["counts"] == {"trained": 1} and run.info["record_version"] == 1
     assert run.trials["state"].tolist() == ["COMPLETE"] and not run.trials["baseline"].any()
+
+
+def test_no_run_json_means_the_defaults(tmp_path) -> None:
+    _folder(tmp_path, {}, _ROW)
+    (tmp_path / "run.json").unlink()
+    run = load_run(tmp_path)
+    assert [(o.name, o.direction) for o in run.objectives] == [("miou", "maximize"),
+                                                               ("flops", "minimize")]
+    assert run.budget == {} and run.input_size is None
+
+
+@pytest.mark.parametrize("info,match", [
+    ({"objectives": ["miou:maximize", "flops:minimize"]}, "objectives"),
+    ({"objectives": [{"name": "speed"}]}, "unknown metric 'speed'"),
+    ({"budget": {"gflops": 5}}, "budget metric 'gflops'"),
+    ({"budgets": "5GFLOPs, 30ms"}, "budgets"),
+    ({"input": "256x320"}, "input"),
+    ({"record_version": 9}, "newer nas"),
+])
+def test_other_forms_are_refused_in_one_line(tmp_path, info, match) -> None:
+    with pytest.raises(NasError, match=match) as err:
+        load_run(_folder(tmp_path, info, _ROW))
+    assert "\n" not in str(err.value) and "run.json" in str(err.value)
 
 
 def test_missing_columns_get_defaults(tmp_path) -> None:

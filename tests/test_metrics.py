@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from nas.search._pareto import hypervolume, pareto_mask
+from nas.metrics import hypervolume, pareto_mask
 
 
 def test_front_of_miou_and_flops():

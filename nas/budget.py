@@ -2,7 +2,7 @@
 
 A :class:`Budget` is a set of upper :class:`Limit` s, at most one per metric (FLOPs, parameters,
 latency in milliseconds). Constraint values follow Optuna's convention: ``cost - limit``, so a
-value <= 0 is feasible. Pure Python: no torch import.
+value <= 0 is feasible. Pure Python: no torch import (``nas.cost`` re-exports these names).
 
 Unit prefixes are SI and case-insensitive except ``m``, which must be written ``M`` (mega):
 ``5mFLOPs`` would read as milli-FLOPs and is rejected as ambiguous.
@@ -18,11 +18,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal, cast
 
 from nas.errors import NasError
+from nas.metrics import METRICS as _ALL_METRICS
 
-__all__ = ["Budget", "Limit", "parse_budgets"]
+__all__ = ["METRICS", "Budget", "Limit", "Metric", "parse_budgets"]
 
 Metric = Literal["flops", "params", "latency_ms"]
-METRICS: tuple[Metric, ...] = ("flops", "params", "latency_ms")
+# the metrics a budget can limit: the minimised ones of nas.metrics.METRICS
+METRICS: tuple[Metric, ...] = tuple(
+    cast(Metric, m.name) for m in _ALL_METRICS.values() if m.direction == "minimize")
 
 _FORMS = (
     "accepted forms: 5GFLOPs, 500MFLOPs, 750KFLOPs, 1.5TFLOPs, 5e9FLOPs, 3.5M params, 800K params, "

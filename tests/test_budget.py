@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from nas.cost._budget import Budget, Limit, parse_budgets
+from nas.budget import Budget, Limit, parse_budgets
 from nas.errors import NasError
 
 HINT = "accepted forms:"
