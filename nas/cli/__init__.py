@@ -57,14 +57,6 @@ def main(argv: list[str] | None = None) -> int:
         return _error(str(exc))
     except OSError as exc:  # file system: the path and the fix
         return _error(_os_message(exc))
-    except Exception as exc:  # storage (SQLAlchemy, Optuna), data libraries, or a bug
-        storage = _storage_message(exc)
-        if storage is not None:
-            return _error(storage)
-        if os.environ.get("NAS_TRACEBACK"):
-            raise
-        return _error(f"internal error: {type(exc).__name__}: {_first_line(exc)} (a bug of nas: "
-                      "rerun with NAS_TRACEBACK=1 for the traceback and report it)", 1)
     except (typer.Abort, KeyboardInterrupt):
         print("nas: aborted", file=sys.stderr)
         return 130
@@ -77,8 +69,15 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         cmd = ctx.command_path if ctx is not None else "nas"
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        print(f"nas: error: {message} (see '{cmd} --help')", file=sys.stderr)
-        return getattr(exc, "exit_code", 2)
+        return _error(f"{_first_line(message)} (see '{cmd} --help')", getattr(exc, "exit_code", 2))
+    except Exception as exc:  # storage (SQLAlchemy, Optuna), data libraries, or a bug
+        storage = _storage_message(exc)
+        if storage is not None:
+            return _error(storage)
+        if os.environ.get("NAS_TRACEBACK"):
+            raise
+        return _error(f"internal error: {type(exc).__name__}: {_first_line(exc)} (a bug of nas: "
+                      "rerun with NAS_TRACEBACK=1 for the traceback and report it)", 1)
     return rv if isinstance(rv, int) else 0
 
 

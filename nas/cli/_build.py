@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.table import Table
 
 
-
 def build_cmd(
     arch: Annotated[str, typer.Argument(help="A reference name (e.g. afformer_base) or a config file.")],
     input: Annotated[str, typer.Option("--input", help="Input size HxW.")] = "512x512",

@@ -15,17 +15,23 @@ from rich.table import Table
 def cost_cmd(
     arch: Annotated[str, typer.Argument(help="A reference name or a config file.")],
     input: Annotated[str, typer.Option("--input", help="Input size HxW.")] = "512x512",
-    latency: Annotated[bool, typer.Option("--latency", help="Also measure latency (CPU, batch 1).")] = False,
+    latency: Annotated[bool, typer.Option(
+        "--latency", help="Also measure latency (CPU, batch 1).")] = False,
     threads: Annotated[int, typer.Option("--threads", help="CPU threads for --latency.")] = 2,
-    table: Annotated[Path | None, typer.Option("--table", help="Latency table for a prediction.")] = None,
-    no_fvcore: Annotated[bool, typer.Option("--no-fvcore", help="Skip the fvcore cross-check.")] = False,
+    table: Annotated[Path | None, typer.Option(
+        "--table", help="Latency table for a prediction.")] = None,
+    no_fvcore: Annotated[bool, typer.Option(
+        "--no-fvcore", help="Skip the fvcore cross-check.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Price ARCH: analytic FLOPs/params (no model built), fvcore FLOPs, latency."""
     from nas.arch import load_arch
     from nas.cost import count_flops, estimate, measure_latency, parse_size
+    from nas.errors import NasError
 
     size = parse_size(input)
+    if threads < 1:
+        raise NasError(f"--threads {threads}: give 1 or more")
     config = load_arch(arch)
     t0 = time.perf_counter()
     est = estimate(config, size)
@@ -52,12 +58,16 @@ def cost_cmd(
         return
     t = Table(title=f"{config.name or arch} at {out['input']}", show_header=False)
     t.add_row("params", f"{est.params:,}")
-    t.add_row("FLOPs (analytic)", f"{est.flops:,} ({est.flops / 1e9:.3f} G) in {out['estimate_ms']:.2f} ms")
+    t.add_row("FLOPs (analytic)",
+              f"{est.flops:,} ({est.flops / 1e9:.3f} G) in {out['estimate_ms']:.2f} ms")
     if "fvcore_flops" in out:
-        same = "equal" if out["fvcore_flops"] == est.flops else f"differs by {out['fvcore_flops'] - est.flops:+,}"
-        t.add_row("FLOPs (fvcore)", f"{out['fvcore_flops']:,} ({same}) in {out['fvcore_ms']:.0f} ms")
+        diff = out["fvcore_flops"] - est.flops
+        same = "equal" if diff == 0 else f"differs by {diff:+,}"
+        t.add_row("FLOPs (fvcore)",
+                  f"{out['fvcore_flops']:,} ({same}) in {out['fvcore_ms']:.0f} ms")
     if "predicted_latency_ms" in out:
         t.add_row("latency (predicted)", f"{out['predicted_latency_ms']:.1f} ms")
     if latency:
-        t.add_row("latency (measured)", f"{out['latency_ms']:.1f} ms (IQR {out['latency_iqr_ms']:.1f}), {threads} threads")
+        t.add_row("latency (measured)", f"{out['latency_ms']:.1f} ms "
+                  f"(IQR {out['latency_iqr_ms']:.1f}), {threads} threads")
     Console().print(t)

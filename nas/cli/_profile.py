@@ -10,7 +10,6 @@ import typer
 
 from nas.errors import NasError
 
-
 Opt = typer.Option
 
 
@@ -42,6 +41,7 @@ def profile_cmd(
     if budget_gflops is not None and not budget_gflops > 0:
         raise NasError(f"--budget-gflops must be > 0, got {budget_gflops}")
     size = parse_size(input)
+    sampled = load_space(space) if n else None  # a bad --space fails before any progress bar
     console = Console(stderr=True)
     labels = {"units": "profiling units", "verify": "re-checking units",
               "calibrate": "timing whole models"}
@@ -54,7 +54,7 @@ def profile_cmd(
                 tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        result = profile(device, threads, size, space=load_space(space) if n else None, n=n, seed=seed,
+        result = profile(device, threads, size, space=sampled, n=n, seed=seed,
                          budget_gflops=budget_gflops, refs=refs, out=out, runs=runs,
                          warmup=warmup, calibrate=calibrate, progress=progress)
     if n and result.samples < n:

@@ -50,6 +50,7 @@ def train_cmd(
     )
 
     from nas.arch import load_arch
+    from nas.cli._paths import writable_dir
     from nas.cost import parse_size
     from nas.errors import NasError
     from nas.proxy import DEFAULT_SCHEDULE, check_out_dir, load_splits, train_to_dir
@@ -74,6 +75,7 @@ def train_cmd(
     if out is None:
         out = Path("results") / "train" / f"{config.name or Path(arch).stem}-{seed}"
     check_out_dir(out, force)  # refuse before loading anything
+    writable_dir(out)
     splits = load_splits(data, val_data, schedule)  # bad data fails here, before any progress bar
 
     err = Console(stderr=True)

@@ -24,7 +24,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,7 +36,7 @@ from nas.cost._fingerprint import device_fingerprint, device_info
 from nas.cost._latency import check_timing, seeded, time_call, timing_threads
 from nas.errors import NasError
 from nas.metrics import parse_size, size_text
-from nas.models import Unit, build_model, units
+from nas.models import Unit, units
 
 __all__ = [
     "Correction",
@@ -252,7 +252,7 @@ def profile_units(parts: Iterable[Unit], table: LatencyTable, device: str | None
     each new unit once all are measured; a unit that comes out more than 15% faster is measured
     again in full and the faster of the two full measurements is kept."""
     device, threads = _setting(table, device, threads)
-    _check_timing(warmup, runs, threads)
+    check_timing(warmup, runs, threads)
     todo = table.missing(parts)
     added, last_save = 0, time.monotonic()
 

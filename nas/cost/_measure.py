@@ -33,9 +33,8 @@ class Measured:
 
 def measure(arch: ArchConfig, input_size: tuple[int, int] = (512, 512)) -> Measured:
     """Build ``arch`` and measure params, fvcore FLOPs and shapes at ``input_size`` (batch 1)."""
-    from nas.models import build_model
-
     from nas.cost._latency import seeded
+    from nas.models import build_model
 
     with seeded(0):  # the caller's RNG state is kept
         model = build_model(arch).eval()

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from nas.arch import ArchConfig
+from nas.cost._gate import SpaceLike
+from nas.cost._latency import check_timing, seeded
 from nas.cost._latency_table import (
     HW,
     Correction,
@@ -21,8 +22,6 @@ from nas.cost._latency_table import (
     profile_units,
     unit_sum,
 )
-from nas.cost._gate import SpaceLike
-from nas.cost._latency import check_timing, seeded
 from nas.errors import NasError
 from nas.metrics import size_text
 from nas.models import build_model, units
@@ -42,7 +41,6 @@ def fit_correction(table: LatencyTable, archs: Sequence[ArchConfig], *,
     ``form``: ``"linear"`` (``a * sum + b * n_units + c``; 5 archs or more), ``"scale"``
     (``a * sum``), ``"none"`` (``a = 1``), or ``"auto"``: the one of these with the lowest
     leave-one-out error, since with few, noisy calibration points the linear form overfits."""
-    import numpy as np
 
     from nas.cost._latency import measure_latency
 
@@ -92,7 +90,6 @@ def fit_correction(table: LatencyTable, archs: Sequence[ArchConfig], *,
 
 def _fit(form: str, x, m) -> tuple[float, float, float]:
     """Least squares on the relative error: minimise sum(((x @ coef) - m) / m) ** 2)."""
-    import numpy as np
 
     if form == "none":
         return 1.0, 0.0, 0.0
@@ -105,7 +102,6 @@ def _fit(form: str, x, m) -> tuple[float, float, float]:
 
 def _loo_error(form: str, x, m) -> float:
     """Leave-one-out relative RMSE of ``form`` (its in-sample error for ``none``)."""
-    import numpy as np
 
     errs = []
     for i in range(len(m)):

@@ -181,7 +181,6 @@ def _state(weights: Path) -> dict[str, Any]:
 def _cfg(arch: Any, name: str, weights: Path | None) -> dict[str, Any]:
     from nas.data import IMAGENET_MEAN, IMAGENET_STD
     from nas.export._select import weights_metadata
-
     from nas.metrics import parse_size
 
     h, w = 512, 512

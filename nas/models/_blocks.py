@@ -8,7 +8,6 @@ from torch import nn
 from nas.arch import FFNConfig, MixerConfig
 from nas.models._ffn import ffn_cost, make_ffn
 from nas.models._layers import to_map, to_tokens
-from nas.models._tally import HW, Tally, conv, ln
 from nas.models._mixers import (
     CrossShapedAttention,
     DiversityShortcut,
@@ -16,6 +15,7 @@ from nas.models._mixers import (
     FrequencyFilter,
     make_filter,
 )
+from nas.models._tally import HW, Tally, conv, ln
 
 __all__ = ["Block", "Stack"]
 

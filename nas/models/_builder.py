@@ -10,8 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nas.arch import ArchConfig, StemConfig
-from nas.arch import ModulePlan, plan
+from nas.arch import ArchConfig, ModulePlan, StemConfig, plan
 from nas.models._cells import Fusion, cell_cost, make_cell
 from nas.models._heads import head_cost, make_head
 from nas.models._tally import HW, Tally, bn, conv, down

@@ -10,7 +10,6 @@ without (a trials table).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from nas.errors import NasError
 from nas.budget import METRICS as COST_METRICS
+from nas.errors import NasError
 from nas.metrics import Objective
 from nas.record import RunRecord
 

@@ -21,7 +21,7 @@ from nas.errors import NasError
 from nas.search._evaluate import A_ARCH, A_REASON, OptunaChooser
 from nas.search._outputs import read_run, write_run
 from nas.search._progress import make_progress
-from nas.search._run import SearchResult, _evaluator, _finish, check_run_dir, _tell
+from nas.search._run import SearchResult, _evaluator, _finish, _tell, check_run_dir
 from nas.search._runner import RunnerProfile
 from nas.search._settings import SearchSettings
 from nas.search._study import (

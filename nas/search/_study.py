@@ -4,12 +4,12 @@ and a feasible first population), counts, and the cleanup of trials left by a ki
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 import os
 import socket
 import warnings
-from datetime import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

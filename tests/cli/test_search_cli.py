@@ -52,3 +52,26 @@ def test_summary_names_the_front_and_the_folder(tmp_path, tiny_args, capsys):
     assert main(["search", *tiny_args, "--trials", "2", "--out", str(out), "--name", "b"]) == 0
     err = capsys.readouterr().err
     assert "finished: 2 trained" in err and "Pareto front" in err and str(out) in err
+
+
+def test_unwritable_out_is_one_line(capsys):
+    assert main(["search", "--quiet", "--budget", "5GFLOPs", "--out", "/proc/somewhere"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nas: error: /proc/somewhere") and err.count("\n") == 1
+    assert "--out" in err and "Traceback" not in err
+
+
+def test_damaged_study_is_refused_untouched_with_the_way_out(tmp_path, tiny_args, capsys):
+    out = tmp_path / "run"
+    argv = ["search", *tiny_args, "--trials", "1", "--out", str(out), "--name", "d"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    db = out / "study.db"
+    damaged = b"SQLite format 3\x00" + bytes(range(256)) * 64  # a header, then garbage
+    db.write_bytes(damaged)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert main([*argv[:-4], "--trials", "2", "--out", str(out), "--name", "d"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert str(db) in err and f"mv {db} {db}.damaged" in err and "nothing was written" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before

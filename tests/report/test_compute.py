@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nas.report import SECTIONS, compute_report, load_run, param_importance
 from nas.metrics import hypervolume, pareto_mask
+from nas.report import SECTIONS, compute_report, load_run, param_importance
 
 
 @pytest.fixture(scope="module")

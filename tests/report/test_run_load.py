@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from nas.errors import NasError
-from nas.report import load_run
 from nas.record import RunRecord
+from nas.report import load_run
 
 
 def _folder(tmp_path, info, rows):

@@ -1,0 +1,26 @@
+"""Output folders checked at the command boundary, before any work is done."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from nas.errors import NasError
+
+__all__ = ["writable_dir"]
+
+
+def writable_dir(path: str | Path, option: str = "--out") -> Path:
+    """``path`` as a folder this process can write into (created if missing); NasError naming
+    the path and the fix otherwise. Called before a command computes anything, so a long run
+    never ends on an unwritable folder."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NasError(f"{option} {path}: cannot create the folder ({exc.strerror or exc}); "
+                       "choose a folder you can write to") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise NasError(f"{option} {path}: this folder is not writable; choose another or fix "
+                       "its permissions")
+    return path
