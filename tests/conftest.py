@@ -21,3 +21,13 @@ def camvid_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"needs the shared CamVid data at {path} (absent on this machine)")
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` run only where CUDA is available; elsewhere they skip, saying so."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (marked gpu)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

@@ -33,6 +33,7 @@ def profile_cmd(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from nas.cli._paths import writable_dir
     from nas.cost import parse_size, profile
     from nas.space import load_space
 
@@ -42,6 +43,7 @@ def profile_cmd(
         raise NasError(f"--budget-gflops must be > 0, got {budget_gflops}")
     size = parse_size(input)
     sampled = load_space(space) if n else None  # a bad --space fails before any progress bar
+    writable_dir(out)
     console = Console(stderr=True)
     labels = {"units": "profiling units", "verify": "re-checking units",
               "calibrate": "timing whole models"}

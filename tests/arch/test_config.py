@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import pydantic
 import pytest
 
 from nas.arch import ArchConfig, load_arch, reference_names
@@ -103,5 +104,5 @@ def test_bad_text_inputs(tmp_path):
 
 def test_frozen():
     arch = load_arch("hrvit_b1")
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         arch.num_classes = 3  # type: ignore[misc]

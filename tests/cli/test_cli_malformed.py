@@ -171,7 +171,7 @@ def _argv(path, option, value, root: Path, run: Path, n: int) -> list[str]:
 CASES = [(path, opt, strat) for path, opts in MALFORMED.items() for opt, strat in opts.items()]
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
+@settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
 @given(data=st.data(), case=st.sampled_from(CASES))

@@ -193,9 +193,12 @@ def test_fit_correction_prefers_no_correction_when_fits_do_not_generalise():
     noise = [1.08, 0.93, 1.05, 0.9, 1.1, 0.95, 1.02, 0.97]  # unbiased, unrelated to the sums
     measured = [unit_sum(a, table)[0] * f for a, f in zip(archs, noise)]
     corr = fit_correction(table, archs, measured=measured, extend=False)
+    assert (corr.form, corr.a, corr.b, corr.c) == ("none", 1.0, 0.0, 0.0)  # the chosen form
     assert corr.loo_rel_rmse <= 0.1
-    linear = fit_correction(table, archs, measured=measured, form="linear", extend=False)
-    assert corr.loo_rel_rmse <= linear.loo_rel_rmse
+    forms = {f: fit_correction(table, archs, measured=measured, form=f, extend=False)
+             for f in ("none", "scale", "linear")}
+    assert corr.loo_rel_rmse == min(c.loo_rel_rmse for c in forms.values())
+    assert forms["linear"].loo_rel_rmse > corr.loo_rel_rmse  # the linear fit overfits here
 
 
 def test_profile_function_writes_and_extends_the_table(tmp_path):
@@ -207,7 +210,8 @@ def test_profile_function_writes_and_extends_the_table(tmp_path):
     again = profile("cpu", THREADS, SIZE, **kw)
     assert again.added == 0 and again.entries == first.entries
     with pytest.raises(NasError, match="GFLOPs"):
-        profile("cpu", THREADS, SIZE, n=1, refs=False, out=tmp_path, budget_gflops=1e-6)
+        profile("cpu", THREADS, SIZE, space=kw["space"], n=1, refs=False, out=tmp_path,
+                budget_gflops=1e-6)
 
 
 def test_profile_cli(tmp_path, capsys):

@@ -116,12 +116,9 @@ def test_tight_budgets_cut_depth_but_keep_cells():
 
 def test_hybrid_samples_scale_into_budget():
     space = nas.load_space("hybrid")
-    for seed in range(8):
+    for seed in range(8):  # every one of these fits once scaled (no skip on infeasible)
         arch = space.sample(seed)
-        try:
-            out = scale_to_fit(arch, "3GFLOPs")
-        except BudgetInfeasibleError:
-            continue
+        out = scale_to_fit(arch, "3GFLOPs")
         assert estimate(out).flops <= 3e9
         assert ArchConfig.from_dict(out.to_dict()) == out
         assert _shape(out) == _shape(arch)

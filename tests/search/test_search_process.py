@@ -36,6 +36,13 @@ def _table(run: Path) -> pd.DataFrame:
     return pd.read_parquet(run / "trials.parquet")
 
 
+def _study_trials(run: Path, name: str = "p"):
+    import optuna
+
+    storage = f"sqlite:///{run / 'study.db'}"
+    return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_leaves_a_consistent_folder_and_resume_finishes(tmp_path, tiny_args, sig):
     run = tmp_path / "p"
@@ -53,6 +60,8 @@ def test_interrupt_leaves_a_consistent_folder_and_resume_finishes(tmp_path, tiny
     assert (df["state"] == "COMPLETE").sum() >= 1
     stopped = df[df["reason"].str.startswith("interrupted")]
     assert len(stopped) <= 1 and (stopped["state"] == "FAIL").all()
+    # the cleanup ran: the study itself holds no RUNNING trial (not just the table)
+    assert "RUNNING" not in {t.state.name for t in _study_trials(run)}
     done_before = set(df.loc[df["state"] == "COMPLETE", "number"])
 
     proc = _start(args, tmp_path)  # the same name again continues the run
@@ -76,6 +85,10 @@ def test_kill_9_loses_at_most_the_trial_in_flight(tmp_path, tiny_args):
     proc.communicate(timeout=60)
     before = _table(run)
     assert (before["state"] == "COMPLETE").sum() >= 1
+    at_kill = _study_trials(run)
+    in_flight = {t.number for t in at_kill if t.state.name == "RUNNING"}
+    done = {t.number: (t.state.name, t.values, t.user_attrs.get("arch_json"))
+            for t in at_kill if t.state.name in ("COMPLETE", "PRUNED", "FAIL")}
 
     proc = _start([*args, "--resume"], tmp_path)
     out, err = proc.communicate(timeout=600)
@@ -83,10 +96,14 @@ def test_kill_9_loses_at_most_the_trial_in_flight(tmp_path, tiny_args):
     df = _table(run)
     assert "RUNNING" not in set(df["state"])
     killed = df[df["reason"].str.contains("killed")]
-    assert len(killed) <= 1
+    assert set(killed["number"]) == in_flight and len(in_flight) <= 1  # cleanup ran, exactly
+    after = {t.number: (t.state.name, t.values, t.user_attrs.get("arch_json"))
+             for t in _study_trials(run)}
+    assert all(after[n] == v for n, v in done.items()), "a trial finished before the kill changed"
     trained = df[df["state"].isin(["COMPLETE", "PRUNED", "FAIL"])
                  & ~df["reason"].str.startswith("interrupted")]
     assert len(trained) == 3 and df["number"].is_unique
+    assert trained["arch_json"].is_unique  # no architecture trained twice
     log = (run / "search.log").read_text()
     assert "resuming p" in log
 

@@ -3,6 +3,7 @@ loopback, started and stopped by the test."""
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -41,7 +42,7 @@ def cluster():
                               capture_output=True, text=True, timeout=180)
         if head.returncode != 0:
             pytest.fail(f"ray start --head failed: {head.stderr[-2000:]}")
-        for attempt in range(3):  # a loaded 2-core machine can miss the head's first reply
+        for _attempt in range(3):  # a loaded 2-core machine can miss the head's first reply
             worker = subprocess.run([RAY, "start", "--address", address, "--node-ip-address",
                                      "127.0.0.1", *common], env=env, capture_output=True,
                                     text=True, timeout=180)
@@ -52,8 +53,41 @@ def cluster():
             pytest.fail(f"ray start (worker node) failed: {worker.stderr[-2000:]}")
         yield address, env
     finally:
-        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        _stop_cluster(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _cluster_pids(tmp: Path) -> list[int]:
+    """Processes whose command line names ``tmp`` (every Ray process of the test's cluster
+    names its session folder under it)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if str(tmp).encode() in (entry / "cmdline").read_bytes():
+                pids.append(int(entry.name))
+        except OSError:  # gone, or not ours
+            continue
+    return pids
+
+
+def _stop_cluster(tmp: Path) -> None:
+    """Stop the processes of the cluster this test started, and only those (``ray stop
+    --force`` would kill every Ray process of the user on the machine)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = _cluster_pids(tmp)
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 30
+        while pids and time.monotonic() < deadline:
+            time.sleep(0.5)
+            pids = _cluster_pids(tmp)
+        if not pids:
+            return
 
 
 def test_ray_runner_on_a_two_node_cluster(tmp_path, cluster, tiny_args):

@@ -1,0 +1,57 @@
+"""Timing and measuring leave the caller's process state as they found it (RNG, threads), on
+CPU and, marked ``gpu``, on CUDA."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from nas.arch import load_arch
+from nas.cost import measure, measure_latency, measure_unit
+from nas.models import build_model, units
+
+
+def _states():
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return torch.get_rng_state(), cuda, torch.get_num_threads()
+
+
+def _same(a, b) -> bool:
+    return (torch.equal(a[0], b[0]) and len(a[1]) == len(b[1])
+            and all(torch.equal(x, y) for x, y in zip(a[1], b[1])) and a[2] == b[2])
+
+
+def test_measuring_keeps_the_callers_rng_and_threads():
+    arch = load_arch("afformer_tiny")
+    model, unit = build_model(arch), units(arch, (64, 64))[0]
+    torch.manual_seed(123)
+    before = _states()
+    measure(arch, (64, 64))
+    entry = measure_unit(unit, "cpu", threads=1, warmup=0, runs=2)
+    lat = measure_latency(model, (64, 64), threads=1, warmup=0, runs=2)
+    assert _same(before, _states())
+    assert entry.median_ms > 0 and lat.median_ms > 0
+    after = torch.rand(1)
+    torch.manual_seed(123)
+    assert torch.equal(after, torch.rand(1))  # the caller's stream continues where it was
+
+
+def test_unit_timing_is_seeded_the_same_each_time():
+    """The unit is built under seed 0 inside the call: the caller's draws do not change it."""
+    unit = units(load_arch("afformer_tiny"), (64, 64))[0]
+    torch.manual_seed(1)
+    a = torch.rand(3)
+    measure_unit(unit, "cpu", threads=1, warmup=0, runs=1)
+    b = torch.rand(3)
+    torch.manual_seed(1)
+    assert torch.equal(torch.rand(3), a) and torch.equal(torch.rand(3), b)
+
+
+@pytest.mark.gpu
+def test_cuda_latency_synchronises_and_keeps_the_cuda_rng():
+    model = build_model(load_arch("afformer_tiny"))
+    before = _states()
+    lat = measure_latency(model, (64, 64), device="cuda",
+                          warmup=1, runs=3)
+    assert lat.device == "cuda" and lat.median_ms > 0 and lat.q1_ms <= lat.q3_ms
+    assert _same(before, _states())
