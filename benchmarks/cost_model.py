@@ -48,7 +48,7 @@ def flops_part(n: int) -> None:
             size = SIZES[seed % len(SIZES)]
             if size == SIZES[3] and estimate(arch, (512, 512)).flops > 5e9:
                 size = SIZES[0]
-            t_est = _timeit(lambda: estimate(arch, size), 5)
+            t_est = _timeit(lambda a=arch, s=size: estimate(a, s), 5)
             est = estimate(arch, size)
             t0 = time.perf_counter()
             model = build_model(arch).eval()

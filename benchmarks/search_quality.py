@@ -153,7 +153,8 @@ def main() -> None:
         aa = table.iloc[2] if len(table) == 4 else table.iloc[0]
         ha = aa["hypervolume"]
         print(f"pruning: {aa.name} used {aa['gflop_epochs']:.0f} GFLOP-epochs "
-              f"({aa['wall_min']:.1f} min) for {int(aa['trained'])} candidates, C {cc['gflop_epochs']:.0f} "
+              f"({aa['wall_min']:.1f} min) for {int(aa['trained'])} candidates, "
+              f"C {cc['gflop_epochs']:.0f} "
               f"({cc['wall_min']:.1f} min): "
               f"{(1 - aa['gflop_epochs'] / cc['gflop_epochs']) * 100:.0f}% of the compute "
               f"saved; hypervolume {ha:.4f} vs {cc['hypervolume']:.4f}, best mIoU "

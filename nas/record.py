@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from nas.budget import Budget
-from nas.errors import NasError
+from nas.errors import NasError, validation_message
 from nas.metrics import Objective
 
 __all__ = ["RECORD_VERSION", "RUN_FILE", "RunRecord"]
@@ -111,8 +111,8 @@ class RunRecord(BaseModel):
         try:
             return cls.model_validate(data)
         except (ValidationError, NasError) as exc:
-            raise NasError(f"{source}: {_one_line(exc)}; re-run the search or fix the "
-                           "file") from None
+            detail = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+            raise NasError(f"{source}: {detail}; re-run the search or fix the file") from None
 
     @classmethod
     def read(cls, run_dir: str | Path) -> RunRecord | None:
@@ -137,11 +137,3 @@ class RunRecord(BaseModel):
         os.replace(tmp, path)
         return path
 
-
-def _one_line(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        return f"{loc}: {msg}" if loc else msg
-    return str(exc)

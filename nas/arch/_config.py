@@ -27,7 +27,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from nas.errors import ArchError
+from nas.errors import ArchError, validation_message
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -187,7 +187,7 @@ class ArchConfig(_Frozen):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise ArchError(_one_line(exc)) from None
+            raise ArchError(validation_message(exc, _describe_loc)) from None
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -212,13 +212,6 @@ class ArchConfig(_Frozen):
             where = f" at line {mark.line + 1}" if mark is not None else ""
             raise ArchError(f"malformed YAML{where}: {getattr(exc, 'problem', exc)}") from None
         return cls.from_dict(data)
-
-
-def _one_line(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = _describe_loc(err["loc"])
-    msg = err["msg"].removeprefix("Value error, ")
-    return f"{loc}: {msg}" if loc else msg
 
 
 def _describe_loc(loc: tuple[Any, ...]) -> str:
@@ -263,7 +256,8 @@ def _problems(arch: ArchConfig):
             )
         prev_first = first
         if stage.fusion and s > 0 and len(stage.branches) < 2:
-            yield f"{where}: fusion needs the previous branch active; give >= 2 branches or fusion: false"
+            yield (f"{where}: fusion needs the previous branch active; give >= 2 branches or "
+                   "fusion: false")
         for b, br in enumerate(stage.branches, start=first):
             yield from (f"{where}, branch {b + 1}: {m}" for m in branch_problems(br, stage))
     if arch.head.type == "cls" and arch.head.width % arch.head.gn_groups:
@@ -315,7 +309,8 @@ def _mixer_problems(mx: MixerConfig, width: int):
             yield f"width {width} must be even for cswin's two halves"
         p = des_factor(width)
         if width % p:
-            yield f"width {width} is not divisible by {p} (the shortcut's factor); try {width - width % p}"
+            yield (f"width {width} is not divisible by {p} (the shortcut's factor); "
+                   f"try {width - width % p}")
         for name in ("hp_kernels", "hp_heads", "lp_sizes"):
             if getattr(mx, name) is not None:
                 yield f"{name} applies to factorized/freq mixers only; remove it"

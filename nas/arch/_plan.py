@@ -101,7 +101,8 @@ def plan(arch: ArchConfig, outputs: tuple[int, ...] | None = None) -> Plan:
     )
 
 
-def _live(modules: list[ModulePlan], outputs: tuple[int, ...]) -> tuple[tuple[ModulePlan, ...], int]:
+def _live(modules: list[ModulePlan], outputs: tuple[int, ...]
+          ) -> tuple[tuple[ModulePlan, ...], int]:
     """Backward liveness: keep the cells whose result is read later (or returned) and the fusion
     outputs those cells read; count the dropped cells."""
     live = set(outputs)

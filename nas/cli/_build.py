@@ -11,7 +11,8 @@ from rich.table import Table
 
 
 def build_cmd(
-    arch: Annotated[str, typer.Argument(help="A reference name (e.g. afformer_base) or a config file.")],
+    arch: Annotated[str, typer.Argument(
+        help="A reference name (e.g. afformer_base) or a config file.")],
     input: Annotated[str, typer.Option("--input", help="Input size HxW.")] = "512x512",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:

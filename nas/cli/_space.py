@@ -13,14 +13,17 @@ from nas.errors import NasError
 
 space_app = typer.Typer(help="Inspect and sample search spaces.", no_args_is_help=True)
 
-SpaceArg = Annotated[str, typer.Argument(help="A space name (hybrid, hrvit, mpvit, afformer) or a YAML file.")]
+SpaceArg = Annotated[str, typer.Argument(
+    help="A space name (hybrid, hrvit, mpvit, afformer) or a YAML file.")]
 
 
 @space_app.command("show")
 def show_cmd(
     space: SpaceArg = "hybrid",
-    budget: Annotated[list[str] | None, typer.Option("--budget", help="e.g. 5GFLOPs; repeatable.")] = None,
-    input: Annotated[str, typer.Option("--input", help="Input size HxW for the budget.")] = "512x512",
+    budget: Annotated[list[str] | None, typer.Option(
+        "--budget", help="e.g. 5GFLOPs; repeatable.")] = None,
+    input: Annotated[str, typer.Option(
+        "--input", help="Input size HxW for the budget.")] = "512x512",
     n: Annotated[int, typer.Option("--n", help="Samples for the feasible fraction.")] = 500,
 ) -> None:
     """List the dimensions of SPACE, their choices and conditions, and its size; with --budget,
@@ -49,8 +52,10 @@ def show_cmd(
 def sample_cmd(
     space: SpaceArg = "hybrid",
     n: Annotated[int, typer.Option("--n", help="How many architectures.")] = 1,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the first sample (then seed+1, ...).")] = 0,
-    out: Annotated[Path | None, typer.Option("--out", help="Write one YAML file per sample here.")] = None,
+    seed: Annotated[int, typer.Option(
+        "--seed", help="Seed of the first sample (then seed+1, ...).")] = 0,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write one YAML file per sample here.")] = None,
 ) -> None:
     """Sample N architectures from SPACE (YAML documents on stdout, or files with --out)."""
     if n < 1:

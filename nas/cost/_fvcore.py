@@ -2,7 +2,8 @@
 
 Convention (the one MPViT and AFFormer published with): fvcore's ``FlopCountAnalysis`` on the
 whole segmentor, backbone + head + final resize; one multiply-add counts as one FLOP; norms
-(BatchNorm, LayerNorm, GroupNorm per element), upsampling and pooling add their elementwise terms. fvcore
+(BatchNorm, LayerNorm, GroupNorm per element), upsampling and pooling add their elementwise terms.
+fvcore
 leaves out, as 0: activations (GELU, Hardswish, ReLU), softmax, elementwise add/mul (residuals,
 ``q * conv(v)``), padding and mask arithmetic, and dropout.
 """

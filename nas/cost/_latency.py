@@ -61,7 +61,8 @@ def measure_latency(
 def check_timing(warmup: int, runs: int, threads: int, device: str = "cpu") -> None:
     """NasError for a device that is not there or counts that cannot time anything."""
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise NasError(f"device {device!r} asked for, but no CUDA GPU is available; use --device cpu")
+        raise NasError(f"device {device!r} asked for, but no CUDA GPU is available; "
+                       "use --device cpu")
     if threads < 1 or runs < 1 or warmup < 0:
         raise NasError("threads and runs must be >= 1 and warmup >= 0")
 

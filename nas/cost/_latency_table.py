@@ -223,7 +223,8 @@ class LatencyTable:
 
 def measure_unit(unit: Unit, device: str = "cpu", threads: int = 2, warmup: int = 5,
                  runs: int = 20) -> Entry:
-    """Build ``unit`` (seeded with 0; the caller's RNG state is kept) and time it on random inputs of its shapes, with
+    """Build ``unit`` (seeded with 0; the caller's RNG state is kept) and time it on random inputs
+    of its shapes, with
     the conventions of :func:`~nas.cost.measure_latency`: eval, ``inference_mode``, a fixed CPU
     thread count (restored afterwards), CUDA events with synchronisation."""
     check_timing(warmup, runs, threads, device)

@@ -36,7 +36,8 @@ class SegFormerHead(nn.Module):
         return self.classifier(self.dropout(self.fuse(torch.cat(outs, dim=1))))
 
     @staticmethod
-    def cost(channels: tuple[int, ...], cfg: HeadConfig, num_classes: int, sizes: list[HW]) -> Tally:
+    def cost(channels: tuple[int, ...], cfg: HeadConfig, num_classes: int, sizes: list[HW]
+             ) -> Tally:
         w, hw0 = cfg.width, sizes[0]
         total = Tally()
         for c, hw in zip(channels, sizes):  # 1x1 conv, then bilinear resize (always called)
@@ -62,7 +63,8 @@ class ClsHead(nn.Module):
         return self.classifier(self.dropout(self.squeeze(feats[-1])))
 
     @staticmethod
-    def cost(channels: tuple[int, ...], cfg: HeadConfig, num_classes: int, sizes: list[HW]) -> Tally:
+    def cost(channels: tuple[int, ...], cfg: HeadConfig, num_classes: int, sizes: list[HW]
+             ) -> Tally:
         w, hw = cfg.width, sizes[-1]
         return (conv(channels[-1], w, 1, hw, bias=False) + ln(w, hw[0] * hw[1])
                 + conv(w, num_classes, 1, hw))

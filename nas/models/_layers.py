@@ -74,5 +74,6 @@ class ConvPath(nn.Module):
 
     @staticmethod
     def cost(width: int, hidden: int, hw: HW) -> Tally:
-        return (ConvBN.cost(width, hidden, 1, hw) + bn(hidden, hw) + ConvBN.cost(hidden, width, 1, hw)
+        return (ConvBN.cost(width, hidden, 1, hw) + bn(hidden, hw)
+                + ConvBN.cost(hidden, width, 1, hw)
                 + conv(hidden, hidden, 3, hw, groups=hidden, bias=False))

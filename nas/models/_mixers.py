@@ -89,10 +89,11 @@ class CrossShapedAttention(nn.Module):
             v = F.pad(to_map(v, h, w), pad).flatten(2).transpose(1, 2)
         hp, wp = (padded, w) if horizontal else (h, padded)
         if horizontal:  # (B, windows, heads, ws*W, dh)
-            q, v = (t.reshape(b, hp // ws, ws, w, c // dh, dh).permute(0, 1, 4, 2, 3, 5).flatten(3, 4)
-                    for t in (q, v))
+            q, v = (t.reshape(b, hp // ws, ws, w, c // dh, dh).permute(0, 1, 4, 2, 3, 5)
+                    .flatten(3, 4) for t in (q, v))
         else:  # (B, windows, heads, ws*H, dh), tokens ordered column-major inside a stripe
-            q, v = (t.reshape(b, h, wp // ws, ws, c // dh, dh).permute(0, 2, 4, 3, 1, 5).flatten(3, 4)
+            q, v = (t.reshape(b, h, wp // ws, ws, c // dh, dh).permute(0, 2, 4, 3, 1, 5)
+                    .flatten(3, 4)
                     for t in (q, v))
         attn = q.matmul(v.transpose(-2, -1)).mul(self.scale)
         if padded != length:

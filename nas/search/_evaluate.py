@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import optuna
 
-logging.getLogger("timm.scheduler.cosine_lr").setLevel(logging.ERROR)  # tiny schedules warn
-
 from nas.arch import ArchConfig
 from nas.cost import estimate
 from nas.proxy import Pruned, save_weights, train
 from nas.search._pruner import FrontPruner, History
 from nas.search._settings import SearchSettings
 from nas.search._signals import no_interrupts
+
+logging.getLogger("timm.scheduler.cosine_lr").setLevel(logging.ERROR)  # tiny schedules warn
 
 if TYPE_CHECKING:
     from nas.cost import LatencyTable

@@ -111,8 +111,8 @@ class SearchSettings:
             raise NasError(f"--workers {self.workers}: give 1 or more worker processes")
         if self.population is not None and self.population < 2:
             raise NasError(f"--population {self.population}: give 2 or more")
-        self.objective_list  # validates --objectives against the budget
-        self.budget  # validates the budget strings
+        _ = self.objective_list  # validates --objectives against the budget
+        _ = self.budget  # validates the budget strings
 
     # ------------------------------------------------------------------ derived
     @property

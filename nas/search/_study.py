@@ -73,7 +73,8 @@ def make_sampler(settings: SearchSettings, worker: int = 0, n_existing: int = 0)
     if settings.strategy == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if settings.strategy == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, settings.population_size),
+        return optuna.samplers.TPESampler(seed=seed,
+                                          n_startup_trials=min(10, settings.population_size),
                                           multivariate=False)
     return optuna.samplers.NSGAIISampler(
         seed=seed, population_size=settings.population_size)

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from nas.errors import SpaceError
+from nas.errors import SpaceError, validation_message
 from nas.space._dims import fmt_value, same_value
 
 __all__ = [
@@ -289,25 +289,28 @@ def parse_declaration(text: str, source: str) -> SpaceDecl:
         raise SpaceError(f"{source}: {_one_line(exc)}") from None
 
 
-def _one_line(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = list(err["loc"])
-    extra = err["type"] == "extra_forbidden"
-    key = str(loc.pop()) if extra and loc else ""
+def _where(loc: tuple[Any, ...]) -> str:
+    """``stages[2].branches[1]`` (1-based) from a pydantic location; internal names dropped."""
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1]}[{item + 1}]"] if parts else [f"[{item + 1}]"]
         elif re.fullmatch(r"[a-z_][a-z0-9_]*", str(item)):
             parts.append(str(item))
-    where = ".".join(parts)
-    if extra:
-        model = _ALLOWED.get(parts[-1].split("[")[0] if parts else "", SlotDecl)
-        allowed = ", ".join(model.model_fields)
-        place = f"{where}: " if where else ""
-        return f"{place}unknown key {key!r}; allowed here: {allowed}"
-    msg = err["msg"].removeprefix("Value error, ")
-    return f"{where}: {msg}" if where else msg
+    return ".".join(parts)
+
+
+def _one_line(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    if err["type"] != "extra_forbidden":
+        return validation_message(exc, _where)
+    loc = list(err["loc"])
+    key = str(loc.pop()) if loc else ""
+    where = _where(tuple(loc))
+    model = _ALLOWED.get(where.rsplit(".", 1)[-1].split("[")[0] if where else "", SlotDecl)
+    allowed = ", ".join(model.model_fields)
+    place = f"{where}: " if where else ""
+    return f"{place}unknown key {key!r}; allowed here: {allowed}"
 
 
 # ----------------------------------------------------------------------------- slots

@@ -75,14 +75,18 @@ def test_augment_identity_and_flip_are_exact():
     x, y = augment(images, masks, (20, 30), torch.Generator().manual_seed(0), scale=(1.0, 1.0),
                    flip=False)
     assert torch.equal(x.round().to(torch.uint8), images) and torch.equal(y, masks.long())
+    images, masks = _batch(n=16)
     g = torch.Generator().manual_seed(0)
     x, y = augment(images, masks, (20, 30), g, scale=(1.0, 1.0), flip=True)
+    kinds = []
     for i in range(len(images)):
         same = torch.equal(y[i], masks[i].long())
         flipped = torch.equal(y[i], masks[i].long().flip(-1))
-        assert same or flipped
-        want = images[i].flip(-1) if flipped and not same else images[i]
+        assert same != flipped  # random masks are never their own mirror image
+        want = images[i].flip(-1) if flipped else images[i]
         assert torch.equal(x[i].round().to(torch.uint8), want)
+        kinds.append(flipped)
+    assert any(kinds) and not all(kinds)  # flipping happens, and not to every sample
 
 
 def test_augment_pads_with_ignore_when_scaled_down():
