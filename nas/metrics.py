@@ -77,11 +77,12 @@ def metric(name: str) -> Metric:
 
 
 def format_metric(name: str, value: float, digits: int = 3) -> str:
-    """``format_metric("flops", 5e9)`` -> ``"5.000 GFLOPs"``; ``params`` -> ``"3.50M params"``."""
+    """``format_metric("flops", 5e9)`` -> ``"5.000 GFLOPs"``; ``params`` -> ``"3.500M params"``
+    (``digits`` decimals, in display units)."""
     m = metric(name)
     shown = m.display(value)
     if m.name == "params":
-        return f"{shown:.{digits - 1}f}M params"
+        return f"{shown:.{digits}f}M params"
     return f"{shown:.{digits}f} {m.unit}"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nas._resources import data_dir
+from nas._resources import data_dir, find_file
 from nas.arch._config import ArchConfig
 from nas.errors import ArchError
 
@@ -19,17 +19,14 @@ def reference_names() -> list[str]:
 def load_arch(name_or_path: str | Path) -> ArchConfig:
     """Load a reference by name (``"afformer_base"``) or any ``.yaml``/``.yml``/``.json`` file."""
     text_name = str(name_or_path)
-    path = Path(text_name)
-    if not path.suffix and not path.exists():
-        ref = data_dir("search_spaces") / "references" / f"{text_name}.yaml"
-        if not ref.is_file():
-            known = ", ".join(reference_names())
-            raise ArchError(
-                f"unknown architecture {text_name!r}: give a config file or one of: {known}"
-            )
-        path = ref
-    if not path.is_file():
-        raise ArchError(f"architecture file {text_name!r} does not exist")
+    found = find_file(text_name, data_dir("search_spaces") / "references")
+    if found is None:
+        if Path(text_name).suffix or "/" in text_name:
+            raise ArchError(f"architecture file {text_name!r} does not exist")
+        known = ", ".join(reference_names())
+        raise ArchError(f"unknown architecture {text_name!r}: give a config file or one of: "
+                        f"{known}")
+    path = found
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:

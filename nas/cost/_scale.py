@@ -31,6 +31,7 @@ from nas.arch import ArchConfig, BranchConfig, StageConfig, branch_problems
 from nas.budget import Budget, Limit, parse_budgets
 from nas.cost._estimate import Cost, estimate
 from nas.cost._gate import BudgetInfeasibleError, violation
+from nas.metrics import format_metric
 
 __all__ = ["scale_to_fit"]
 
@@ -94,13 +95,9 @@ def _tag(limits: tuple[Limit, ...]) -> str:
 
 
 def _describe(limits: tuple[Limit, ...], cost: Cost) -> str:
-    parts = []
-    for lim in limits:
-        if lim.metric == "flops":
-            parts.append(f"{cost.flops / 1e9:.3f} GFLOPs (limit {lim.value / 1e9:.4g})")
-        else:
-            parts.append(f"{cost.params / 1e6:.3f}M params (limit {lim.value / 1e6:.4g}M)")
-    return ", ".join(parts)
+    values = cost.metrics()
+    return ", ".join(f"{format_metric(lim.metric, values[lim.metric])} (limit {lim})"
+                     for lim in limits)
 
 
 # ---------------------------------------------------------------------------- widths

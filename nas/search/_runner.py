@@ -36,13 +36,12 @@ def runner_names() -> list[str]:
 
 def load_runner(spec: str) -> RunnerProfile:
     """A profile by name (``local``, ``ray-local``, ``ray-cluster``) or by path to a YAML file."""
-    path = Path(spec)
-    if not (path.suffix in (".yaml", ".yml") and path.exists()):
-        stem = Path(spec).stem if spec.endswith((".yaml", ".yml")) else spec
-        path = _folder() / f"{stem}.yaml"
-        if not path.exists():
-            raise NasError(f"--runner {spec!r}: no such profile; use one of "
-                           f"{', '.join(runner_names())} or a path to a YAML profile")
+    from nas._resources import find_file
+
+    path = find_file(spec, _folder(), (".yaml", ".yml"), any_stem=True)
+    if path is None:
+        raise NasError(f"--runner {spec!r}: no such profile; use one of "
+                       f"{', '.join(runner_names())} or a path to a YAML profile")
     try:
         data = yaml.safe_load(path.read_text()) or {}
         return RunnerProfile(**{"name": path.stem, **data})

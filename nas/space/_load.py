@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nas._resources import data_dir
+from nas._resources import data_dir, find_file
 from nas.errors import SpaceError
 from nas.space._declaration import parse_declaration
 from nas.space._space import SearchSpace
@@ -20,12 +20,8 @@ def space_names() -> list[str]:
 def load_space(name_or_path: str | Path = "hybrid") -> SearchSpace:
     """Load a shipped space by name (``"hybrid"``, ``"hrvit.yaml"``) or any YAML file by path."""
     text_name = str(name_or_path)
-    path = Path(text_name)
-    shipped = data_dir("search_spaces") / f"{path.stem}.yaml"
-    is_name = "/" not in text_name and "\\" not in text_name and path.suffix in ("", ".yaml")
-    if is_name and path.stem in space_names():
-        path = shipped
-    elif not path.is_file():
+    path = find_file(text_name, data_dir("search_spaces"))
+    if path is None:
         raise SpaceError(
             f"unknown search space {text_name!r}: give a YAML file or one of: "
             f"{', '.join(space_names())}"
