@@ -4,21 +4,14 @@
   convention, exact params), from per-module formulas.
 * Ground truth (model built): :func:`count_flops` (fvcore), :func:`count_params`,
   :func:`measure`, :func:`measure_latency`.
-* Budgets: :class:`Budget` (``Budget.parse("5GFLOPs, 30ms")``), the gate :func:`violation`, and
-  budget-aware sampling :func:`sample_within` / :func:`cheapest`.
+* Budgets: :class:`Budget` (``Budget.parse("5GFLOPs, 30ms")``) and the gate :func:`violation`.
+  Budget-aware sampling from a space (``sample_within``, ``cheapest``) is in :mod:`nas.search`.
 """
 
 from nas.cost._budget import Budget, Limit, parse_budgets
 from nas.cost._estimate import Cost, estimate
 from nas.cost._fvcore import count_flops, count_params, parse_size
-from nas.cost._gate import (
-    BudgetInfeasibleError,
-    SpaceReport,
-    cheapest,
-    sample_within,
-    space_report,
-    violation,
-)
+from nas.cost._gate import BudgetInfeasibleError, describe_cost, violation
 from nas.cost._fingerprint import device_fingerprint
 from nas.cost._latency import Latency, measure_latency
 from nas.cost._latency_table import LatencyTable, build_table, predict_latency
@@ -34,9 +27,8 @@ __all__ = [
     "LatencyTable",
     "Limit",
     "Measured",
-    "SpaceReport",
     "build_table",
-    "cheapest",
+    "describe_cost",
     "device_fingerprint",
     "count_flops",
     "count_params",
@@ -47,8 +39,6 @@ __all__ = [
     "parse_size",
     "predict_latency",
     "profile",
-    "sample_within",
     "scale_to_fit",
-    "space_report",
     "violation",
 ]

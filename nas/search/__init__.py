@@ -8,10 +8,12 @@ up to date after every trial.
 >>> result.trials[result.trials.pareto][["number", "miou", "gflops"]]
 """
 
+from nas.search._evaluate import ScoreFn
 from nas.search._outputs import read_run, trials_frame, write_outputs
 from nas.search._pareto import hypervolume, pareto_mask
 from nas.search._pruner import FrontPruner, History
 from nas.search._run import SearchResult, run_search
+from nas.search._runner import RunnerProfile, load_runner, runner_names
 from nas.search._settings import (
     OBJECTIVES,
     STRATEGIES,
@@ -20,25 +22,48 @@ from nas.search._settings import (
     parse_duration,
     parse_objectives,
 )
+from nas.search._strategy import (
+    STRATEGY_TYPES,
+    Proposal,
+    SearchContext,
+    Strategy,
+    arch_hash,
+    register,
+)
 from nas.search._study import Counts, counts, make_storage
+from nas.search._within import SpaceReport, cheapest, sample_within, space_report
 
 __all__ = [
     "OBJECTIVES",
     "STRATEGIES",
+    "STRATEGY_TYPES",
     "Counts",
     "FrontPruner",
     "History",
     "Objective",
+    "Proposal",
+    "RunnerProfile",
+    "ScoreFn",
+    "SearchContext",
     "SearchResult",
     "SearchSettings",
+    "SpaceReport",
+    "Strategy",
+    "arch_hash",
+    "cheapest",
     "counts",
     "hypervolume",
+    "load_runner",
     "make_storage",
     "pareto_mask",
     "parse_duration",
     "parse_objectives",
     "read_run",
+    "register",
     "run_search",
+    "runner_names",
+    "sample_within",
+    "space_report",
     "trials_frame",
     "write_outputs",
 ]
