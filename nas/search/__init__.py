@@ -30,7 +30,7 @@ from nas.search._strategy import (
     arch_hash,
     register,
 )
-from nas.search._study import Counts, counts, make_storage
+from nas.search._study import Counts, counts, make_storage, storage_seconds
 from nas.search._within import SpaceReport, cheapest, sample_within, space_report
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "runner_names",
     "sample_within",
     "space_report",
+    "storage_seconds",
     "trials_frame",
     "write_outputs",
 ]

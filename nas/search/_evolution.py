@@ -97,10 +97,11 @@ class EvolutionStrategy(Strategy):
     max_children = 8  # ageing: children a trial may breed
     min_fit = 8  # trained trials before the surrogate ranks the pool
     repair_tries = 20  # redraws per pool slot before giving up on it
+    n_trees = 100  # of the surrogate's random forest
 
     def __init__(self, ctx: SearchContext) -> None:
         super().__init__(ctx)
-        self.surrogate = Surrogate(seed=ctx.seed(17))
+        self.surrogate = Surrogate(seed=ctx.seed(17), n_estimators=self.n_trees)
         self._fitted_on = -1
         self._feats: dict[str, np.ndarray] = {}
         self.rank: dict[str, Any] = {"n": 0, "kendall_tau": None, "spearman": None}

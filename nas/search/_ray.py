@@ -31,7 +31,7 @@ from nas.search._run import (
 from nas.search._runner import RunnerProfile
 from nas.search._settings import SearchSettings
 from nas.search._strategy import Strategy
-from nas.search._study import counts, enqueue, make_storage
+from nas.search._study import counts, enqueue, make_storage, storage_seconds
 
 __all__ = ["run_search_ray"]
 
@@ -47,6 +47,7 @@ def run_search_ray(settings: SearchSettings, profile: RunnerProfile, quiet: bool
     if settings.storage is not None and settings.storage.startswith("sqlite"):
         raise NasError("the Ray runner needs a storage its workers can share: the default "
                        "journal file, or --storage postgresql://...")
+    storage0 = storage_seconds()
     pro = prologue(settings, quiet, runner=profile.model_dump(), score=score)
     pro.progress.close()
     c = counts(pro.study)
@@ -91,7 +92,7 @@ def run_search_ray(settings: SearchSettings, profile: RunnerProfile, quiet: bool
             ray.shutdown()
     _close_orphans(settings)
     return _finish(settings, pro.space.hash, status,
-                   make_progress(settings.run_dir, settings.name, quiet=True))
+                   make_progress(settings.run_dir, settings.name, quiet=True), storage0)
 
 
 def _searcher(settings: SearchSettings, strategy: Strategy, study: optuna.Study) -> Any:

@@ -36,7 +36,15 @@ from nas.search._progress import Progress, Snapshot, make_progress
 from nas.search._pruner import FrontPruner
 from nas.search._settings import SearchSettings
 from nas.search._signals import no_interrupts, threading_main
-from nas.search._strategy import A_DRAWS, A_SAMPLER, SearchContext, Strategy, make_strategy
+from nas.search._strategy import (
+    A_DRAWS,
+    A_DUPLICATE,
+    A_HASH,
+    A_SAMPLER,
+    SearchContext,
+    Strategy,
+    make_strategy,
+)
 from nas.search._study import (
     Counts,
     counts,
@@ -45,6 +53,7 @@ from nas.search._study import (
     fail_stale_trials,
     make_storage,
     open_study,
+    storage_seconds,
 )
 
 __all__ = ["Prologue", "SearchResult", "check_run_dir", "prologue", "run_search"]
@@ -125,6 +134,7 @@ def run_search(settings: SearchSettings, quiet: bool = False, score: ScoreFn | N
         return run_search_ray(settings, profile, quiet=quiet, score=score)
     status, procs = "interrupted", []
     progress: Progress | None = None
+    storage0 = storage_seconds()
     try:
         with _term_as_interrupt():
             pro = prologue(settings, quiet, score=score)
@@ -146,7 +156,7 @@ def run_search(settings: SearchSettings, quiet: bool = False, score: ScoreFn | N
             progress.close()
     if progress is None:  # interrupted before anything was written
         raise KeyboardInterrupt
-    return _finish(settings, pro.space.hash, status, progress)
+    return _finish(settings, pro.space.hash, status, progress, storage0)
 
 
 def prologue(settings: SearchSettings, quiet: bool, runner: dict[str, Any] | None = None,
@@ -206,17 +216,22 @@ def _strategy_context(settings: SearchSettings, evaluator: Evaluator, worker: in
                          worker)
 
 
-def _finish(settings: SearchSettings, space_hash: str, status: str, progress: Progress
-            ) -> SearchResult:
+def _finish(settings: SearchSettings, space_hash: str, status: str, progress: Progress,
+            storage0: float = 0.0) -> SearchResult:
+    """Write the outputs and run.json (with the seconds this invocation's process spent in
+    storage, the proposals' counters and the surrogate's held-out rank correlation)."""
     with no_interrupts():
         storage = make_storage(settings.storage_url)
         study = optuna.load_study(study_name=settings.name, storage=storage)
         df = write_outputs(study, settings, final=True)
+        t0 = time.perf_counter()
         if settings.storage is None and settings.storage_url.startswith("journal:"):
             _snapshot_sqlite(settings, storage)
+        storage0 -= time.perf_counter() - t0  # the SQLite copy counts as storage time
         trials = study.get_trials(deepcopy=False)
         c = counts(trials)
-        extra = {"draws": draw_totals(trials), "surrogate": surrogate_summary(trials)}
+        extra = {"draws": draw_totals(trials), "surrogate": surrogate_summary(trials),
+                 "storage_s": round(storage_seconds() - storage0, 3)}
         _write_json(settings.run_dir / "surrogate.json", extra["surrogate"])
         write_run(settings, space_hash, status, {"counts": c.__dict__, "finished": _now(),
                                                  **extra})
@@ -273,6 +288,8 @@ def _work(ctx: _Context, study: optuna.Study, progress: Progress) -> str:
             enqueue(study, ctx.evaluator.space, prop, ctx.evaluator.num_classes)
         trial = study.ask()
         _sampler_attrs(trial)
+        if _duplicate(study, trial):
+            continue
         base = trial.user_attrs.get("baseline")
         progress.show(replace(snap, current=f"trial {trial.number}"
                               + (f" (baseline {base})" if base else "")))
@@ -292,6 +309,25 @@ def _sampler_attrs(trial: optuna.Trial) -> None:
     for key, value in (trial.user_attrs.get(A_SAMPLER) or {}).items():
         with no_interrupts():
             trial.storage.set_trial_system_attr(trial._trial_id, key, value)  # noqa: SLF001
+
+
+def _duplicate(study: optuna.Study, trial: optuna.Trial) -> bool:
+    """True (and the trial is dropped, never trained) when a lower-numbered trial holds the
+    same architecture: two workers that proposed the same child at the same moment train it
+    once (the lowest number keeps it)."""
+    h = trial.user_attrs.get(A_HASH)
+    if h is None:
+        return False
+    first = next((t.number for t in study.get_trials(deepcopy=False)
+                  if t.number < trial.number and t.user_attrs.get(A_HASH) == h
+                  and not t.user_attrs.get(A_DUPLICATE)), None)
+    if first is None:
+        return False
+    with no_interrupts():
+        trial.set_user_attr(A_DUPLICATE, first)
+        trial.set_user_attr(A_REASON, f"duplicate of trial {first} (proposed by two workers)")
+        study.tell(trial, state=TrialState.FAIL)
+    return True
 
 
 def draw_totals(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:

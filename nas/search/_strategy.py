@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "A_DRAWS",
+    "A_DUPLICATE",
     "A_HASH",
     "A_SAMPLER",
     "CONSTRAINTS_KEY",
@@ -53,6 +54,7 @@ __all__ = [
 
 # user attributes written by the strategies (the trials table ignores the ones it does not know)
 A_HASH, A_DRAWS, A_SAMPLER, A_SEEDED = "arch_hash", "draws", "sampler_attrs", "seeded"
+A_DUPLICATE = "duplicate_of"  # a trial dropped because a lower-numbered one holds its network
 # where Optuna keeps a trial's constraints (``optuna.study._constrained_optimization``); the list
 # form is the one both Optuna's samplers and optuna-dashboard (0.21) read
 CONSTRAINTS_KEY = "constraints"

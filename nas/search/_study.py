@@ -28,7 +28,7 @@ from nas.search._evaluate import (
 )
 from nas.search._settings import SearchSettings
 from nas.search._signals import no_interrupts
-from nas.search._strategy import A_HASH, Proposal, Strategy, arch_hash, seen_hashes
+from nas.search._strategy import A_DUPLICATE, A_HASH, Proposal, Strategy, arch_hash, seen_hashes
 from nas.space import FixedChooser
 
 if TYPE_CHECKING:
@@ -42,14 +42,49 @@ __all__ = [
     "fail_stale_trials",
     "make_storage",
     "open_study",
+    "storage_seconds",
 ]
 
 optuna.logging.set_verbosity(logging.WARNING)
 
 
+_STORAGE_S = [0.0]  # seconds this process spent in storage calls (``storage_seconds``)
+
+
+def storage_seconds() -> float:
+    """Seconds this process has spent inside the storages made by :func:`make_storage`."""
+    return _STORAGE_S[0]
+
+
+def _timed(storage: Any) -> Any:
+    """Count the time of every public storage call (instance attributes shadow the methods)."""
+    import time
+    from functools import wraps
+
+    def wrap(fn):
+        @wraps(fn)
+        def call(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _STORAGE_S[0] += time.perf_counter() - t0
+        return call
+
+    for name in dir(optuna.storages.BaseStorage):
+        if not name.startswith("_") and callable(getattr(storage, name, None)):
+            setattr(storage, name, wrap(getattr(storage, name)))
+    return storage
+
+
 def make_storage(url: str) -> Any:
     """An Optuna storage for ``url``: ``journal:PATH`` is a journal file (safe for several
-    processes, with a file lock), anything else goes to Optuna as an RDB URL."""
+    processes, with a file lock), anything else goes to Optuna as an RDB URL. Its calls are
+    timed (:func:`storage_seconds`)."""
+    return _timed(_make_storage(url))
+
+
+def _make_storage(url: str) -> Any:
     if url.startswith("journal:"):
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
@@ -185,6 +220,8 @@ def counts(study: optuna.Study | Sequence[optuna.trial.FrozenTrial]) -> Counts:
         if ua.get(A_INFEASIBLE):
             c["infeasible"] += 1
             continue
+        if ua.get(A_DUPLICATE) is not None:
+            continue  # dropped before training: another worker had proposed the same network
         if str(ua.get(A_REASON, "")).startswith("interrupted"):
             c["interrupted"] += 1
             continue

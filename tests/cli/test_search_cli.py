@@ -52,3 +52,13 @@ def test_summary_names_the_front_and_the_folder(tmp_path, tiny_args, capsys):
     assert main(["search", *tiny_args, "--trials", "2", "--out", str(out), "--name", "b"]) == 0
     err = capsys.readouterr().err
     assert "finished: 2 trained" in err and "Pareto front" in err and str(out) in err
+
+
+def test_a_budget_no_architecture_meets_is_refused_before_any_trial(tmp_path, capsys,
+                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "--quiet", "--budget", "1MFLOPs", "--data", "synthetic:64,16"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("nas: error: --budget 1MFLOPs: budget infeasible")
+    assert "the cheapest architecture in hybrid.yaml needs" in err and "GFLOPs at 512x512" in err
+    assert not any(tmp_path.rglob("*")), "nothing may be written"
