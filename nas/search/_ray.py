@@ -20,14 +20,8 @@ from optuna.trial import TrialState
 from nas.errors import NasError
 from nas.search._evaluate import A_REASON, ScoreFn
 from nas.search._progress import make_progress
-from nas.search._run import (
-    SearchResult,
-    _evaluator,
-    _finish,
-    _sampler_attrs,
-    _tell,
-    prologue,
-)
+from nas.search._prologue import make_evaluator, prologue
+from nas.search._run import SearchResult, _finish, _sampler_attrs, _tell
 from nas.search._runner import RunnerProfile
 from nas.search._settings import SearchSettings
 from nas.search._strategy import Strategy
@@ -145,7 +139,7 @@ def _ray_trial(config: dict[str, Any], settings: SearchSettings,
     trial_id = storage.get_trial_id_from_study_id_trial_number(
         storage.get_study_id_from_name(settings.name), int(config[_NUMBER]))
     trial = optuna.Trial(study, trial_id)
-    evaluator = _evaluator(settings, load_space(settings.space), score)
+    evaluator = make_evaluator(settings, load_space(settings.space), score)
     if len(settings.objective_list) == 1:  # ASHA sees the per-epoch score
         evaluator.on_epoch = lambda number, epoch, miou: tune.report(
             {"epoch_miou": float(miou or 0.0), "epoch": epoch})
