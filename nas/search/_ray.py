@@ -89,19 +89,30 @@ def run_search_ray(settings: SearchSettings, profile: RunnerProfile, quiet: bool
                    make_progress(settings.run_dir, settings.name, quiet=True), storage0)
 
 
+_LIVE: dict[str, tuple[Strategy, optuna.Study]] = {}  # the driver's objects, by searcher key
+
+
 def _searcher(settings: SearchSettings, strategy: Strategy, study: optuna.Study) -> Any:
     """The strategy as a Ray Tune ``Searcher``: each ``suggest`` is one proposal, queued and
-    asked in the study; the trial number is the whole config."""
+    asked in the study; the trial number is the whole config. Tune pickles its searcher with
+    the experiment's state: the searcher holds only a key to the driver's strategy and study."""
+    import uuid
+
     from ray.tune.search import Searcher
+
+    key = f"{settings.name}-{uuid.uuid4().hex}"
+    _LIVE[key] = (strategy, study)
 
     class StrategySearcher(Searcher):
         def __init__(self) -> None:
             super().__init__()
+            self.key = key
 
         def set_search_properties(self, metric, mode, config, **spec) -> bool:
             return True  # the strategy reads the study, not Tune's metric
 
         def suggest(self, trial_id: str) -> dict[str, Any] | None:
+            strategy, study = _LIVE[self.key]
             trials = study.get_trials(deepcopy=False)
             if counts(trials).waiting == 0:
                 strategy.observe(trials)
