@@ -15,6 +15,9 @@ its compute reaches the evolution run's, and is cut there: equal compute in GFLO
 sum over trained candidates of epochs run x GFLOPs at the deployment input; every candidate
 trains on the same images at the same crop, so this is proportional to the training FLOPs and
 does not depend on how busy the machine was). Baselines are off (they are the same for all).
+Known limit: the cut at equal compute can leave the compared run with fewer trained candidates
+than --trials when its candidates cost more than the evolution run's (the evolution run is not
+extended to match); the table prints both counts.
 
 Printed per run: hypervolume of the mIoU-GFLOPs front (one reference point for all runs: mIoU
 0 at the FLOPs budget), best feasible mIoU, front size, trained candidates, proposals made and
