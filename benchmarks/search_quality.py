@@ -162,8 +162,9 @@ def main() -> None:
     plan += [(f"random-s{s}", "random", s) for s in seeds]
     plan += [(f"{n}-s{args.optuna_seed}", n, args.optuna_seed) for n in ("nsga2", "tpe")]
     print(f"# data {args.data}, budget {args.budget} at {args.input}, >= {args.trials} "
-          f"trained candidates per run, schedule {schedule.epochs} epochs x {schedule.n_train} images "
-          f"at {schedule.train_size}, pruning on, {args.threads} threads; the machine was shared")
+          f"trained candidates per run, schedule {schedule.epochs} epochs x "
+          f"{schedule.n_train} images at {schedule.train_size}, pruning on, {args.threads} "
+          "threads; the machine was shared")
     for label, strategy, seed in plan:
         if args.only and label != args.only or label in runs:
             continue
@@ -179,7 +180,8 @@ def main() -> None:
                 n = len(_trained(df)) + STEP
                 df, run_dir = _search(label, strategy, seed, n, common, args.out)
             df = _cut(df, target)
-        runs[label] = {**_figures(df, run_dir, budget_g, _STORAGE[label]), "strategy": strategy, "seed": seed,
+        runs[label] = {**_figures(df, run_dir, budget_g, _STORAGE[label]),
+                       "strategy": strategy, "seed": seed,
                        "command": " ".join([sys.executable.rsplit("/", 1)[-1], *sys.argv])}
         tmp = args.cache.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")

@@ -10,13 +10,13 @@
 
 from nas.cost._budget import Budget, Limit, parse_budgets
 from nas.cost._estimate import Cost, estimate
+from nas.cost._fingerprint import device_fingerprint
 from nas.cost._fvcore import count_flops, count_params, parse_size
 from nas.cost._gate import BudgetInfeasibleError, describe_cost, violation
-from nas.cost._fingerprint import device_fingerprint
 from nas.cost._latency import Latency, measure_latency
 from nas.cost._latency_table import LatencyTable, build_table, predict_latency
-from nas.cost._profiling import profile
 from nas.cost._measure import Measured, measure
+from nas.cost._profiling import profile
 from nas.cost._scale import scale_to_fit
 
 __all__ = [

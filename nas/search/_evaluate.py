@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import optuna
 
-logging.getLogger("timm.scheduler.cosine_lr").setLevel(logging.ERROR)  # tiny schedules warn
-
 from nas.arch import ArchConfig
 from nas.cost import estimate
 from nas.proxy import Pruned, save_weights, train
@@ -31,6 +29,8 @@ from nas.search._pruner import FrontPruner, History
 from nas.search._settings import SearchSettings
 from nas.search._signals import no_interrupts
 from nas.search._strategy import A_HASH, CONSTRAINTS_KEY, arch_hash
+
+logging.getLogger("timm.scheduler.cosine_lr").setLevel(logging.ERROR)  # tiny schedules warn
 
 if TYPE_CHECKING:
     from nas.cost import LatencyTable
@@ -125,7 +125,8 @@ class Evaluator:
                 trial._trial_id, CONSTRAINTS_KEY, tuple(constraints))  # noqa: SLF001
         if any(c > 0 for c in constraints):
             over = ", ".join(f"{lim.metric} {metrics[lim.metric]:.4g} > {lim.value:.4g}"
-                             for lim, c in zip(self.budget.limits, constraints) if c > 0)
+                             for lim, c in zip(self.budget.limits, constraints, strict=True)
+                             if c > 0)
             # never trained: mIoU 0 and the constraint values, so that Optuna (constrained
             # domination, best_trials) and optuna-dashboard treat it as infeasible
             return Outcome("infeasible", self._values(0.0, metrics), f"over budget: {over}",

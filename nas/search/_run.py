@@ -267,7 +267,8 @@ def _describe(number: int, o: Outcome, objectives) -> str:
     res = o.attrs.get("result", {})
     pairs = {"trial": number, "state": o.state}
     if o.values:
-        pairs.update({obj.column: f"{v:.4g}" for obj, v in zip(objectives, o.values)})
+        pairs.update({obj.column: f"{v:.4g}" for obj, v in
+                      zip(objectives, o.values, strict=True)})
     if res.get("wall_s") is not None:
         pairs["wall_s"] = f"{res['wall_s']:.1f}"
     text = " ".join(f"{k}={v}" for k, v in pairs.items())

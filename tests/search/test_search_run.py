@@ -127,8 +127,8 @@ def test_resume_continues_to_the_target_without_repeats(tiny):
 
 
 def test_same_seed_same_search(tmp_path):
-    from nas.search import SearchSettings
     from nas.proxy import DEFAULT_SCHEDULE
+    from nas.search import SearchSettings
 
     tiny = DEFAULT_SCHEDULE.replace(epochs=1, n_train=8, n_val=8, train_size=(64, 64),
                                     batch_size=8, threads=1)

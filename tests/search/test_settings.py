@@ -1,8 +1,8 @@
 import pytest
 
+from nas.cost import Budget
 from nas.errors import NasError
 from nas.search import SearchSettings, parse_duration, parse_objectives
-from nas.cost import Budget
 
 
 def test_default_objectives_follow_the_budget():
