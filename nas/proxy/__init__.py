@@ -6,6 +6,8 @@
 >>> result.status, result.miou
 """
 
+from nas.proxy._checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from nas.proxy._full import FullResult, Paused, train_full
 from nas.proxy._io import load_weights, save_metrics, save_weights
 from nas.proxy._metrics import SegMetrics, confusion_matrix, metrics_from_confusion
 from nas.proxy._run import (
@@ -14,29 +16,48 @@ from nas.proxy._run import (
     check_out_dir,
     default_out_dir,
     load_splits,
+    load_test_split,
     train_to_dir,
 )
-from nas.proxy._schedule import DEFAULT_SCHEDULE, Schedule
+from nas.proxy._schedule import (
+    DEFAULT_SCHEDULE,
+    FULL_SCHEDULE,
+    SCHEDULES,
+    FullSchedule,
+    Schedule,
+    get_schedule,
+)
 from nas.proxy._train import ProxyResult, Pruned, evaluate, prepare_data, train
 
 __all__ = [
+    "CHECKPOINT_FILE",
     "DEFAULT_SCHEDULE",
+    "FULL_SCHEDULE",
     "METRICS_FILE",
     "WEIGHTS_FILE",
+    "FullResult",
+    "FullSchedule",
+    "Paused",
     "ProxyResult",
     "Pruned",
+    "SCHEDULES",
     "Schedule",
     "SegMetrics",
     "check_out_dir",
     "confusion_matrix",
     "default_out_dir",
     "evaluate",
+    "get_schedule",
+    "load_checkpoint",
     "load_splits",
+    "load_test_split",
     "load_weights",
     "metrics_from_confusion",
     "prepare_data",
+    "save_checkpoint",
     "save_metrics",
     "save_weights",
     "train",
+    "train_full",
     "train_to_dir",
 ]

@@ -8,7 +8,14 @@ from typing import Any
 
 from nas.errors import NasError
 
-__all__ = ["DEFAULT_SCHEDULE", "Schedule"]
+__all__ = [
+    "DEFAULT_SCHEDULE",
+    "FULL_SCHEDULE",
+    "SCHEDULES",
+    "FullSchedule",
+    "Schedule",
+    "get_schedule",
+]
 
 Size = tuple[int, int]
 
@@ -117,3 +124,67 @@ Chosen by ``benchmarks/proxy_fidelity.py`` on camvid_240x180 (12 architectures w
 runs agree with each other across seeds, and 15-63 s per architecture on 2 CPU cores; 2 epochs
 over 256 samples (same work) reached 0.576. Every field can be overridden
 (``DEFAULT_SCHEDULE.replace(epochs=8)``)."""
+
+
+@dataclass(frozen=True)
+class FullSchedule(Schedule):
+    """A full training run (:func:`nas.proxy.train_full`): a :class:`Schedule` plus how it is
+    scored and when it counts as converged.
+
+    ``ema_decay``: the scored model is an exponential moving average of the weights (timm's
+    ``ModelEmaV3`` with its warm-up, so the average starts short; None: the raw weights).
+    Evaluated on the validation split: every ``eval_every``-th epoch and every epoch of the
+    last ``plateau_fraction`` of the run. Score: the mean validation mIoU of the scored model
+    over the last ``score_last`` evaluated epochs (steadier than the last epoch alone).
+    Plateau: the run is marked ``plateaued`` when the last ``plateau_fraction`` of its epochs
+    (from epoch ``round((1 - plateau_fraction) * epochs)`` to the last) added less than
+    ``plateau_delta`` mIoU.
+    ``test``: also score the final model on the data's test split when its layout has one.
+    A checkpoint is written after every epoch, so a killed run resumes where it stopped.
+    """
+
+    ema_decay: float | None = 0.995
+    score_last: int = 2
+    plateau_fraction: float = 0.2
+    plateau_delta: float = 0.01
+    test: bool = True
+
+    def _problem(self) -> str | None:
+        problem = super()._problem()
+        if problem:
+            return problem
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            return f"ema_decay must be in (0, 1) or None, got {self.ema_decay}"
+        if self.score_last < 1:
+            return f"score_last must be >= 1, got {self.score_last}"
+        if not 0 < self.plateau_fraction < 1 or self.plateau_delta < 0:
+            return "plateau_fraction must be in (0, 1) and plateau_delta >= 0"
+        return None
+
+    def plateau_epoch(self) -> int:
+        """The epoch the plateau test compares the last one with (>= 1)."""
+        return max(1, round((1 - self.plateau_fraction) * self.epochs))
+
+    def eval_epochs(self) -> list[int]:
+        """The epochs evaluated on the validation split: every ``eval_every``-th and every one
+        from the plateau test's reference epoch to the last."""
+        chosen = {e for e in range(1, self.epochs + 1) if e % self.eval_every == 0}
+        return sorted(chosen | set(range(self.plateau_epoch(), self.epochs + 1)))
+
+
+FULL_SCHEDULE = FullSchedule(
+    epochs=8, batch_size=8, train_size=(128, 128), n_train=None, n_val=None, lr=2e-3,
+    warmup_epochs=0.5, eval_every=4,
+)
+"""The full schedule (``nas train ARCH --schedule full``, ``nas retrain``). See README "Full
+training" for how its length and crop were chosen."""
+
+SCHEDULES: dict[str, Schedule] = {"proxy": DEFAULT_SCHEDULE, "full": FULL_SCHEDULE}
+"""Named schedules: ``proxy`` (the search's short run) and ``full`` (train to a plateau)."""
+
+
+def get_schedule(name: str) -> Schedule:
+    """The schedule called ``name`` in :data:`SCHEDULES` (NasError naming the choices)."""
+    if name not in SCHEDULES:
+        raise NasError(f"unknown schedule {name!r}; use one of: {', '.join(SCHEDULES)}")
+    return SCHEDULES[name]
