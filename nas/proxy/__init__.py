@@ -28,6 +28,7 @@ from nas.proxy._schedule import (
     get_schedule,
 )
 from nas.proxy._train import ProxyResult, Pruned, evaluate, prepare_data, train
+from nas.proxy._zero_cost import ZERO_COST_SCORES, naswot, synflow, zero_cost_scores, zico
 
 __all__ = [
     "CHECKPOINT_FILE",
@@ -35,6 +36,7 @@ __all__ = [
     "FULL_SCHEDULE",
     "METRICS_FILE",
     "WEIGHTS_FILE",
+    "ZERO_COST_SCORES",
     "FullResult",
     "FullSchedule",
     "Paused",
@@ -53,11 +55,15 @@ __all__ = [
     "load_test_split",
     "load_weights",
     "metrics_from_confusion",
+    "naswot",
     "prepare_data",
     "save_checkpoint",
     "save_metrics",
     "save_weights",
+    "synflow",
     "train",
     "train_full",
     "train_to_dir",
+    "zero_cost_scores",
+    "zico",
 ]
