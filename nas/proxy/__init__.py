@@ -10,6 +10,7 @@ from nas.proxy._checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpo
 from nas.proxy._full import FullResult, Paused, train_full
 from nas.proxy._io import load_weights, save_metrics, save_weights
 from nas.proxy._metrics import SegMetrics, confusion_matrix, metrics_from_confusion
+from nas.proxy._recipe import SCORE_KINDS, curve_score
 from nas.proxy._run import (
     METRICS_FILE,
     WEIGHTS_FILE,
@@ -43,10 +44,12 @@ __all__ = [
     "ProxyResult",
     "Pruned",
     "SCHEDULES",
+    "SCORE_KINDS",
     "Schedule",
     "SegMetrics",
     "check_out_dir",
     "confusion_matrix",
+    "curve_score",
     "default_out_dir",
     "evaluate",
     "get_schedule",

@@ -29,6 +29,7 @@ from torch import nn
 from nas.data import IGNORE_INDEX, SegData, augment, normalize
 from nas.proxy._checkpoint import fingerprint, load_checkpoint, save_checkpoint
 from nas.proxy._metrics import metrics_from_confusion
+from nas.proxy._recipe import apply_recipe, params_for
 from nas.proxy._schedule import FULL_SCHEDULE, FullSchedule
 from nas.proxy._train import (
     ProxyResult,
@@ -171,7 +172,8 @@ def _fit_full(
     steps_per_epoch = n // bs
     total = steps_per_epoch * schedule.epochs
     warmup = min(int(round(schedule.warmup_epochs * steps_per_epoch)), total - 1)
-    optimizer = create_optimizer_v2(model, opt="adamw", lr=schedule.lr,
+    weights = apply_recipe(model, tr.masks, k, schedule, device)  # no-op unless asked
+    optimizer = create_optimizer_v2(params_for(model, schedule), opt="adamw", lr=schedule.lr,
                                     weight_decay=schedule.weight_decay)
     scheduler = CosineLRScheduler(
         optimizer, t_initial=max(1, total - warmup), lr_min=schedule.lr * schedule.min_lr_ratio,
@@ -209,7 +211,7 @@ def _fit_full(
         t_epoch = time.perf_counter()
         losses, update = _train_epoch(model, optimizer, scheduler, scaler, ema, images, masks,
                                       schedule, gen, device, bs, steps_per_epoch, update, epoch,
-                                      on_step)
+                                      on_step, weights)
         result.train_s += time.perf_counter() - t_epoch
         result.loss_curve.append(sum(losses) / len(losses) if losses else float("nan"))
         result.epochs_run, result.steps = epoch, update
@@ -243,7 +245,8 @@ def _fit_full(
 
 
 def _train_epoch(model, optimizer, scheduler, scaler, ema, images, masks, schedule, gen, device,
-                 bs, steps_per_epoch, update, epoch, on_step) -> tuple[list[float], int]:
+                 bs, steps_per_epoch, update, epoch, on_step, weights=None
+                 ) -> tuple[list[float], int]:
     """One epoch of the proxy's step (see :func:`nas.proxy.train`), plus the EMA update."""
     model.train()
     order = torch.randperm(len(images), generator=gen)
@@ -256,7 +259,7 @@ def _train_epoch(model, optimizer, scheduler, scaler, ema, images, masks, schedu
             continue
         with _autocast(schedule, device):
             logits = model(normalize(x))
-        loss = F.cross_entropy(logits.float(), y, ignore_index=IGNORE_INDEX)
+        loss = F.cross_entropy(logits.float(), y, weight=weights, ignore_index=IGNORE_INDEX)
         value = float(loss.detach())
         if not math.isfinite(value):
             raise _Diverged(f"training loss became {value} at epoch {epoch}, step {step + 1}")

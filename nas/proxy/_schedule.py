@@ -38,6 +38,10 @@ class Schedule:
 
     ``bf16``: bfloat16 autocast on CPU (off by default: measure before turning it on); on CUDA
     the trainer always uses autocast. ``threads``: torch intra-op threads during the run.
+
+    Recipe options (off by default, see :mod:`nas.proxy._recipe`): ``bias_prior`` (classifier
+    bias at the log class prior), ``head_lr_mult`` (the head's learning-rate factor),
+    ``class_weight_power`` (loss weights frequency ** -power).
     """
 
     epochs: int = 4
@@ -57,6 +61,11 @@ class Schedule:
     eval_batch_size: int = 16
     bf16: bool = False
     threads: int = 2
+    # proxy-recipe options (nas.proxy._recipe), off by default; to_dict() leaves them out at
+    # their defaults, so records and cache keys of runs without them stay as they were
+    bias_prior: bool = False
+    head_lr_mult: float = 1.0
+    class_weight_power: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("train_size", "eval_size", "scale_range"):
@@ -90,6 +99,8 @@ class Schedule:
             return f"scale_range must be 0 < lo <= hi, got {self.scale_range}"
         if self.grad_clip is not None and self.grad_clip <= 0:
             return f"grad_clip must be > 0 or None, got {self.grad_clip}"
+        if not self.head_lr_mult > 0 or not 0 <= self.class_weight_power <= 1:
+            return "head_lr_mult must be > 0 and class_weight_power in [0, 1]"
         return None
 
     def replace(self, **overrides: Any) -> Schedule:
@@ -106,6 +117,9 @@ class Schedule:
         for k, v in out.items():
             if isinstance(v, tuple):
                 out[k] = list(v)
+        for k, default in _RECIPE_DEFAULTS.items():
+            if out.get(k) == default:
+                del out[k]
         return out
 
     @classmethod
@@ -116,6 +130,8 @@ class Schedule:
             raise NasError(f"schedule: unknown field(s) {unknown}; known: {sorted(names)}")
         return cls(**data)
 
+
+_RECIPE_DEFAULTS = {"bias_prior": False, "head_lr_mult": 1.0, "class_weight_power": 0.0}
 
 DEFAULT_SCHEDULE = Schedule()
 """The proxy's default: 4 epochs over 128 samples, 96x96 crops, batch 8 (64 steps), eval on 64.
