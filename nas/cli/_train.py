@@ -118,11 +118,18 @@ def train_cmd(
             progress.console.print(f"epoch {epoch}: val mIoU {shown}")
             return True
 
-        result, folder = train_to_dir(
-            config, splits, out, schedule=schedule, seed=seed, device=device, force=force,
-            on_step=on_step, callback=on_epoch,
-            notes={"data": data, "val_data": val_data or data},
-        )
+        try:
+            result, folder = train_to_dir(
+                config, splits, out, schedule=schedule, seed=seed, device=device, force=force,
+                on_step=on_step, callback=on_epoch,
+                notes={"data": data, "val_data": val_data or data},
+            )
+        except KeyboardInterrupt:
+            if full and (out / CHECKPOINT_FILE).exists():
+                progress.stop()
+                err.print(f"interrupted: the last finished epoch is checkpointed in {out}; run "
+                          "the same command again to resume", soft_wrap=True)
+            raise
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
     elif result.status == "ok":
