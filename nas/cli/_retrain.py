@@ -63,6 +63,7 @@ def retrain_cmd(
             schedule = dataclasses.replace(schedule, **{name: value or None})
     plan = plan_retrain(run_dir, trial or (), pareto=pareto, baselines=baselines,
                         seeds=seed_list, data=data)
+    plan.check(schedule)
     # bad or missing data fails here, in one line, before anything is trained
     from nas.proxy import load_splits
 

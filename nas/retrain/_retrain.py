@@ -48,6 +48,21 @@ class RetrainPlan:
         """(trial, seed) in training order: every trial's first seed before any second seed."""
         return [(n, s) for s in self.seeds for n in self.numbers]
 
+    def folder(self, number: int, seed: int) -> Path:
+        """Where the pair trains: ``<run>/retrain/trial-<N>-seed-<S>/``."""
+        return self.run.run_dir / RETRAIN_DIR / f"trial-{number}-seed-{seed}"
+
+    def check(self, schedule: FullSchedule) -> None:
+        """NasError when a finished pair was retrained with another schedule (results of two
+        schedules are never mixed in one table)."""
+        for number, seed in self.pairs():
+            path = self.folder(number, seed) / METRICS_FILE
+            if path.is_file() and json.loads(path.read_text()).get("schedule") != \
+                    schedule.to_dict():
+                raise NasError(f"trial {number} seed {seed} was retrained with another schedule "
+                               f"(in {path.parent}); delete that folder to retrain it with this "
+                               "one")
+
 
 def plan_retrain(
     run_dir: str | Path, trials: Sequence[int] = (), *, pareto: bool = False,
@@ -100,12 +115,13 @@ def retrain_run(
     checkpoint. ``on_start(index, total, trial, seed)`` runs before each pair is trained."""
     plan = plan or plan_retrain(run_dir, trials, pareto=pareto, baselines=baselines,
                                 seeds=seeds, data=data)
+    plan.check(schedule)
     run = plan.run
     base_dir = run.run_dir / RETRAIN_DIR
     todo = plan.pairs()
     splits = None
     for i, (number, seed) in enumerate(todo):
-        out = base_dir / f"trial-{number}-seed-{seed}"
+        out = plan.folder(number, seed)
         if (out / METRICS_FILE).is_file():
             continue
         if splits is None:  # loaded once, and only when something is left to train

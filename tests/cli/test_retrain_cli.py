@@ -42,6 +42,12 @@ def test_retrain_writes_table_and_report_section(searched, capsys):
     assert main(["retrain", str(searched), "--pareto", "--seeds", "0,1", *TINY]) == 0
     assert (searched / "retrain" / f"trial-{front[0]}-seed-0" /
             "metrics.json").stat().st_mtime == stamp
+    # ... and never mixed with results of another schedule
+    capsys.readouterr()
+    longer = [a if a != "2" else "3" for a in TINY]
+    assert main(["retrain", str(searched), "--pareto", "--seeds", "0", *longer]) == 2
+    err = capsys.readouterr().err
+    assert "retrained with another schedule" in err and err.count("\n") == 1, err
 
 
 @pytest.mark.parametrize("argv, message", [
