@@ -6,7 +6,7 @@
 
 Architectures (fixed, in this order): the ten references scaled into 5 GFLOPs at 512x512 by
 ``nas.cost.scale_to_fit`` (the AFFormers fit as published), then ``--samples`` seeded samples
-of ``hybrid.yaml`` within the budget (``space.sample_within``, seeds 0, 1, ...). Each is trained
+of ``hybrid.yaml`` within the budget (``nas.search.sample_within``, seeds 0, 1, ...). Each is trained
 on ``--data`` with ``nas.proxy.FULL_SCHEDULE`` (train split; scored on val, also on test) for
 each of ``--seeds``; every architecture's first seed comes before any second seed.
 
@@ -43,6 +43,7 @@ import nas
 from nas.arch import ArchConfig, reference_names
 from nas.cost import estimate, scale_to_fit
 from nas.proxy import FULL_SCHEDULE, Paused, load_splits, load_test_split, train_full
+from nas.search import sample_within
 
 ROOT = Path(__file__).resolve().parents[1]
 JSON = ROOT / "benchmarks" / "converged_reference.json"
@@ -57,7 +58,7 @@ def architectures(samples: int) -> list[ArchConfig]:
     archs = [scale_to_fit(nas.load_arch(name), BUDGET) for name in reference_names()]
     space = nas.load_space("hybrid")
     for seed in range(samples):
-        a = space.sample_within(BUDGET, seed=seed)
+        a = sample_within(space, BUDGET, seed=seed)
         archs.append(ArchConfig.from_dict({**a.to_dict(), "name": f"hybrid_s{seed}"}))
     return archs
 
