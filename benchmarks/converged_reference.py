@@ -6,9 +6,9 @@
 
 Architectures (fixed, in this order): the ten references scaled into 5 GFLOPs at 512x512 by
 ``nas.cost.scale_to_fit`` (the AFFormers fit as published), then ``--samples`` seeded samples
-of ``hybrid.yaml`` within the budget (``nas.search.sample_within``, seeds 0, 1, ...). Each is trained
-on ``--data`` with ``nas.proxy.FULL_SCHEDULE`` (train split; scored on val, also on test) for
-each of ``--seeds``; every architecture's first seed comes before any second seed.
+of ``hybrid.yaml`` within the budget (``nas.search.sample_within``, seeds 0, 1, ...). Each is
+trained on ``--data`` with ``nas.proxy.FULL_SCHEDULE`` (train split; scored on val, also on
+test) for each of ``--seeds``; every architecture's first seed comes before any second seed.
 
 Resumable in small pieces: one invocation trains at most ``--max-runs`` pieces, a piece being
 one architecture-seed run for up to ``--piece-s`` seconds (then it checkpoints after the
