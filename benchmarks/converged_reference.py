@@ -8,7 +8,8 @@ Architectures (fixed, in this order): the ten references scaled into 5 GFLOPs at
 ``nas.cost.scale_to_fit`` (the AFFormers fit as published), then ``--samples`` seeded samples
 of ``hybrid.yaml`` within the budget (``nas.search.sample_within``, seeds 0, 1, ...). Each is
 trained on ``--data`` with ``nas.proxy.FULL_SCHEDULE`` (train split; scored on val, also on
-test) for each of ``--seeds``; every architecture's first seed comes before any second seed.
+test) with the first of ``--seeds``; the later seeds train ``--multi-seed`` (8) of them, spread
+over the FLOPs range, after every first-seed run.
 
 Resumable in small pieces: one invocation trains at most ``--max-runs`` pieces, a piece being
 one architecture-seed run for up to ``--piece-s`` seconds (then it checkpoints after the
@@ -135,8 +136,14 @@ def record(arch: ArchConfig, order: int, seed: int, r) -> dict:
     return out
 
 
-def plan(archs: list[ArchConfig], seeds: list[int]) -> list[tuple[int, ArchConfig, int]]:
-    return [(i, a, s) for s in seeds for i, a in enumerate(archs)]
+def plan(archs: list[ArchConfig], seeds: list[int], n_multi: int
+         ) -> list[tuple[int, ArchConfig, int]]:
+    """Every architecture with the first seed, then the later seeds for ``n_multi`` of them
+    spread over the FLOPs range (every other one in FLOPs order)."""
+    by_flops = sorted(range(len(archs)), key=lambda i: estimate(archs[i], (512, 512)).flops)
+    multi = sorted(by_flops[::2][:n_multi] + by_flops[1::2][:max(0, n_multi - len(by_flops[::2]))])
+    out = [(i, a, seeds[0]) for i, a in enumerate(archs)]
+    return out + [(i, archs[i], s) for s in seeds[1:] for i in multi]
 
 
 def work_piece(args, todo, db) -> bool:
@@ -172,13 +179,15 @@ def work_piece(args, todo, db) -> bool:
 
 def report(archs, seeds, db, args) -> None:
     rows = {}
-    for i, a, s in plan(archs, seeds):
+    todo = plan(archs, seeds, args.multi_seed)
+    for i, a, s in todo:
         rec = db.get(run_key(a, FULL_SCHEDULE, s, args.data))
         if rec is not None:
             rows.setdefault(a.name, {"order": i, "arch": a})[s] = rec
     done = sum(len([k for k in r if isinstance(k, int)]) for r in rows.values())
-    print(f"# converged reference: {done} of {len(archs) * len(seeds)} runs finished "
-          f"({len(archs)} architectures x seeds {seeds}); schedule: {FULL_SCHEDULE.epochs} "
+    print(f"# converged reference: {done} of {len(todo)} runs finished "
+          f"({len(archs)} architectures, seeds {seeds}: the later ones on {args.multi_seed}); "
+          f"schedule: {FULL_SCHEDULE.epochs} "
           f"epochs x all train images, {FULL_SCHEDULE.train_size[0]}x{FULL_SCHEDULE.train_size[1]}"
           f" crops, batch {FULL_SCHEDULE.batch_size}, EMA {FULL_SCHEDULE.ema_decay}")
     print(f"{'architecture':<22} {'GFLOPs':>6} {'Mparams':>7} " + " ".join(
@@ -232,6 +241,8 @@ def main() -> None:
     p.add_argument("--data", default=DEFAULT_DATA)
     p.add_argument("--samples", type=int, default=6, help="hybrid.yaml samples (default 6)")
     p.add_argument("--seeds", default="0,1")
+    p.add_argument("--multi-seed", type=int, default=8,
+                   help="architectures trained with the later seeds too (default 8)")
     p.add_argument("--max-runs", type=int, default=1,
                    help="pieces of training in this invocation (0: report only)")
     p.add_argument("--piece-s", type=float, default=180.0,
@@ -241,7 +252,7 @@ def main() -> None:
     archs = architectures(args.samples)
     db = load_db()
     for _ in range(args.max_runs):
-        if not work_piece(args, plan(archs, seeds), db):
+        if not work_piece(args, plan(archs, seeds, args.multi_seed), db):
             print("# every run is finished", flush=True)
             break
     report(archs, seeds, db, args)
