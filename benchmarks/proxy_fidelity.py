@@ -12,7 +12,7 @@ and 1, the reference being their mean mIoU. ``--short`` measures another proxy s
 
 Architectures (fixed): the ten references scaled into 5 GFLOPs at 512x512 by
 ``nas.cost.scale_to_fit`` (the AFFormers already fit and stay as published), plus ``--samples``
-seeded samples of ``hybrid.yaml`` within 5 GFLOPs (``space.sample_within``, seeds 0, 1, ...).
+seeded samples of ``hybrid.yaml`` within 5 GFLOPs (``nas.search.sample_within``, seeds 0, 1, ...).
 Each is trained on ``--data`` (its train split; scored on its val split, with the data's class
 count) with the short schedule (seed ``--seed``) and with the long one (each of
 ``--long-seeds``); the long schedule must do >= 5x the short one's training work (images x
@@ -52,6 +52,7 @@ import nas
 from nas.arch import ArchConfig, reference_names
 from nas.cost import estimate, scale_to_fit
 from nas.proxy import DEFAULT_SCHEDULE, Schedule, load_splits, train
+from nas.search import sample_within
 
 ROOT = Path(__file__).resolve().parents[1]
 LONG_JSON = ROOT / "benchmarks" / "proxy_fidelity_long.json"
@@ -105,7 +106,7 @@ def architectures(samples: int) -> list[ArchConfig]:
     archs = [scale_to_fit(nas.load_arch(name), BUDGET) for name in reference_names()]
     space = nas.load_space("hybrid")
     for seed in range(samples):
-        a = space.sample_within(BUDGET, seed=seed)
+        a = sample_within(space, BUDGET, seed=seed)
         archs.append(ArchConfig.from_dict({**a.to_dict(), "name": f"hybrid_s{seed}"}))
     return archs
 

@@ -1,50 +1,59 @@
-"""Search quality at equal compute: the default strategy (NSGA-II with the cost-band pruner)
-against plain random search, against the published designs (baselines), and with pruning off.
+"""Search quality at equal compute: the default strategy (constrained, surrogate-assisted
+evolution) against random search within the budget over several seeds, and Optuna's NSGA-II
+and TPE at one seed.
 
     python benchmarks/search_quality.py [--data camvid:../shared/data/camvid_240x180]
-        [--budget 5GFLOPs] [--input 512x512] [--trials 30] [--seed 0] [--threads 2]
-        [--out results/search-quality] [--c-trials N] [--runs ABC]
+        [--budget 5GFLOPs] [--input 512x512] [--trials 40] [--seeds 0,1,2]
+        [--optuna-seed 0] [--threads 2] [--out results/search-quality] [--only LABEL]
+        [--cache benchmarks/search_quality.json] [--epochs N --n-train N ...]
 
-Three searches on the same data, budget, proxy schedule and seed, each a normal run folder
-under --out (rerunning the script resumes them; a finished one is read back):
-  A  nsga2 + pruning (the default), --trials trained candidates, with the baselines;
-  B  random search within the budget, no pruning, for the same compute as A's search trials
-     (baselines excluded). Compute is counted in GFLOP-epochs: the sum over trained
-     candidates of epochs run x GFLOPs at the deployment input (every candidate trains on the
-     same images at the same crop, so this is proportional to the training FLOPs), which does
-     not depend on how busy the machine was; wall time is printed beside it;
-  C  nsga2 without pruning, --trials trained candidates (what pruning saves, what it costs).
-Printed: hypervolume of the mIoU-GFLOPs front (reference: mIoU 0 at the FLOPs budget), best
-feasible mIoU, trained/pruned/infeasible counts and compute of each; for every baseline, the
-best search mIoU at no more FLOPs.
+Protocol: the same data, budget, proxy schedule (the default one unless overridden; the
+converged-reference issue chooses it) and pruning for every run. Each seed's evolution run
+trains --trials candidates; every other run of that seed (random; nsga2 and tpe at
+--optuna-seed) trains at least as many and then continues, a few candidates at a time, until
+its compute reaches the evolution run's, and is cut there: equal compute in GFLOP-epochs (the
+sum over trained candidates of epochs run x GFLOPs at the deployment input; every candidate
+trains on the same images at the same crop, so this is proportional to the training FLOPs and
+does not depend on how busy the machine was). Baselines are off (they are the same for all).
+Known limit: the cut at equal compute can leave the compared run with fewer trained candidates
+than --trials when its candidates cost more than the evolution run's (the evolution run is not
+extended to match); the table prints both counts.
+
+Printed per run: hypervolume of the mIoU-GFLOPs front (one reference point for all runs: mIoU
+0 at the FLOPs budget), best feasible mIoU, front size, trained candidates, proposals made and
+in budget, duplicates skipped, over-budget trials stored, seconds in storage against seconds
+training, the surrogate's held-out Kendall tau; then mean and standard deviation over seeds and
+the paired hypervolume ratio evolution / random per seed.
+
+Resumable: every run is a normal run folder under --out (rerunning resumes it), and each
+finished run's figures are cached in --cache (a small JSON, committed, with the command that
+reproduces them); a cached run is not run again. --only LABEL (e.g. evolution-s1) does one run
+per invocation, so a long benchmark can be done in pieces.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import json
+import os
+import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from nas.cost import parse_size
 from nas.proxy import DEFAULT_SCHEDULE
-from nas.search import SearchSettings, hypervolume, run_search
+from nas.search import SearchSettings, hypervolume, read_run, run_search, storage_seconds
 
-
-def _search_rows(df: pd.DataFrame) -> pd.DataFrame:
-    return df[~df["baseline"]]
+STEP = 5  # candidates added at a time while a run catches up with the evolution run's compute
 
 
 def _trained(df: pd.DataFrame) -> pd.DataFrame:
-    rows = _search_rows(df)
+    rows = df[~df["baseline"]]
     return rows[rows["state"].isin(["COMPLETE", "PRUNED", "FAIL"])
-                & ~rows["reason"].str.startswith("interrupted")]
-
-
-def _compute_s(df: pd.DataFrame) -> float:
-    """Wall time of trained search trials (infeasible ones are priced in microseconds)."""
-    return float(_trained(df)["duration_s"].fillna(0).sum())
+                & ~rows["reason"].str.startswith("interrupted")
+                & ~rows["reason"].str.startswith("duplicate")]
 
 
 def _gflop_epochs(df: pd.DataFrame) -> float:
@@ -52,34 +61,70 @@ def _gflop_epochs(df: pd.DataFrame) -> float:
     return float((rows["epochs_run"].fillna(0) * rows["gflops"]).sum())
 
 
-def _summary(label: str, df: pd.DataFrame, budget_g: float) -> dict:
-    rows = _search_rows(df)
-    ok = rows[(rows["state"] == "COMPLETE") & rows["feasible"]]
-    hv = hypervolume(ok[["miou", "gflops"]].to_numpy(), ["maximize", "minimize"],
-                     [0.0, budget_g])
-    return {
-        "run": label,
-        "trained": len(_trained(df)),
-        "complete": int((rows["state"] == "COMPLETE").sum()),
-        "pruned": int((rows["state"] == "PRUNED").sum()),
-        "failed": int(((rows["state"] == "FAIL")
-                       & ~rows["reason"].str.startswith("interrupted")).sum()),
-        "infeasible": int((rows["state"] == "INFEASIBLE").sum()),
-        "gflop_epochs": _gflop_epochs(df),
-        "wall_min": _compute_s(df) / 60,
-        "hypervolume": hv,
-        "best_miou": float(ok["miou"].max()) if len(ok) else float("nan"),
-        "front": int((rows["pareto"]).sum()),
-    }
-
-
-def _equal_compute_prefix(df: pd.DataFrame, target: float) -> pd.DataFrame:
-    """The trials of a run up to the one with which its GFLOP-epochs first reach ``target``
-    (the same run stopped at equal compute)."""
+def _cut(df: pd.DataFrame, target: float) -> pd.DataFrame:
+    """The run up to the trial with which its GFLOP-epochs first reach ``target``."""
     rows = _trained(df).sort_values("number")
     spent = (rows["epochs_run"].fillna(0) * rows["gflops"]).cumsum()
     reached = rows.loc[spent >= target, "number"]
     return df if reached.empty else df[df["number"] <= reached.iloc[0]]
+
+
+def _figures(df: pd.DataFrame, run_dir: Path, budget_g: float, storage_s: float) -> dict:
+    rows = df[~df["baseline"]]
+    ok = rows[(rows["state"] == "COMPLETE") & rows["feasible"]]
+    pts = ok[["miou", "gflops"]].to_numpy()
+    hv = hypervolume(pts, ["maximize", "minimize"], [0.0, budget_g])
+    info = read_run(run_dir)
+    trained = _trained(df)
+    draws = {"proposed": 0, "in_budget": 0, "duplicates": 0}
+    from optuna import load_study
+
+    from nas.search import make_storage
+
+    study = load_study(study_name=info["name"], storage=make_storage(info["storage"]))
+    kept = set(df["number"])
+    taus = []
+    for t in study.get_trials(deepcopy=False):
+        if t.number not in kept:
+            continue
+        for k in draws:
+            draws[k] += int((t.user_attrs.get("draws") or {}).get(k, 0))
+        sur = t.user_attrs.get("surrogate") or {}
+        if "pred" in sur and t.values and not t.user_attrs.get("infeasible"):
+            taus.append((sur["pred"], t.values[0]))
+    from scipy.stats import kendalltau
+
+    tau = float(kendalltau(*np.array(taus).T)[0]) if len(taus) >= 3 else None
+    return {
+        "hypervolume": hv,
+        "best_miou": float(ok["miou"].max()) if len(ok) else float("nan"),
+        "front": int(rows["pareto"].sum()) if "pareto" in rows else 0,
+        "trained": len(trained),
+        "pruned": int((rows["state"] == "PRUNED").sum()),
+        "infeasible": int((rows["state"] == "INFEASIBLE").sum()),
+        "proposed": draws["proposed"],
+        "in_budget": draws["in_budget"],
+        "duplicates": draws["duplicates"],
+        "gflop_epochs": _gflop_epochs(df),
+        "train_s": float(trained["train_s"].fillna(0).sum()),
+        "storage_s": storage_s,
+        "surrogate_tau": tau,
+        "surrogate_n": len(taus),
+    }
+
+
+_STORAGE: dict[str, float] = {}
+
+
+def _search(label: str, strategy: str, seed: int, trials: int, common: dict, out: Path
+            ) -> tuple[pd.DataFrame, Path]:
+    """The run (resumed to ``trials``); the seconds it spent in storage are added up."""
+    s = SearchSettings(name=label, out=out / label, strategy=strategy, seed=seed,
+                       trials=trials, time_s=None, baselines=False, **common)
+    t0 = storage_seconds()
+    df = run_search(s, quiet=True).trials
+    _STORAGE[label] = _STORAGE.get(label, 0.0) + storage_seconds() - t0
+    return df, s.run_dir
 
 
 def main() -> None:
@@ -87,90 +132,91 @@ def main() -> None:
     ap.add_argument("--data", default="camvid:../shared/data/camvid_240x180")
     ap.add_argument("--budget", default="5GFLOPs")
     ap.add_argument("--input", default="512x512")
-    ap.add_argument("--trials", type=int, default=30)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--trials", type=int, default=40)
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--optuna-seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("results/search-quality"))
-    ap.add_argument("--c-trials", type=int, default=None,
-                    help="candidates of run C (default --trials; fewer to save time: the "
-                    "pruning comparison then uses A's first as many)")
-    ap.add_argument("--runs", default="ABC", help="which runs to do/read (e.g. 'C' alone in a "
-                    "second process; a finished run is only read back)")
+    ap.add_argument("--cache", type=Path, default=Path(__file__).with_suffix(".json"))
+    ap.add_argument("--only", default=None, help="do (or read) this run only, e.g. random-s1")
+    for flag in ("--epochs", "--n-train", "--n-val", "--batch-size"):
+        ap.add_argument(flag, type=int, default=None, help="proxy schedule override")
+    ap.add_argument("--train-size", default=None, help="proxy crop HxW override")
     args = ap.parse_args()
 
-    schedule = DEFAULT_SCHEDULE.replace(threads=args.threads)
+    schedule = DEFAULT_SCHEDULE.replace(
+        threads=args.threads, epochs=args.epochs, n_train=args.n_train, n_val=args.n_val,
+        batch_size=args.batch_size,
+        train_size=parse_size(args.train_size) if args.train_size else None)
     common = dict(space="hybrid", data=args.data, input_size=parse_size(args.input),
-                  budgets=(args.budget,), seed=args.seed, schedule=schedule,
+                  budgets=(args.budget,), schedule=schedule, pruning=True,
                   command="benchmarks/search_quality.py")
     budget_g = SearchSettings(**common).budget.get("flops").value / 1e9
-    t0 = time.time()
-    print(f"# data {args.data}, budget {args.budget} at {args.input}, {args.trials} trained "
-          f"candidates, seed {args.seed}, schedule {schedule.epochs} epochs at "
-          f"{schedule.train_size}, {schedule.n_train} images, {args.threads} threads")
+    key = json.dumps({k: (v.to_dict() if hasattr(v, "to_dict") else v)
+                      for k, v in common.items() | {"trials": args.trials}.items()},
+                     sort_keys=True, default=str)
+    cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
+    runs = cache.setdefault(key, {})
+    seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
+    plan = [(f"evolution-s{s}", "evolution", s) for s in seeds]
+    plan += [(f"random-s{s}", "random", s) for s in seeds]
+    plan += [(f"{n}-s{args.optuna_seed}", n, args.optuna_seed) for n in ("nsga2", "tpe")]
+    print(f"# data {args.data}, budget {args.budget} at {args.input}, >= {args.trials} "
+          f"trained candidates per run, schedule {schedule.epochs} epochs x "
+          f"{schedule.n_train} images at {schedule.train_size}, pruning on, {args.threads} "
+          "threads; the machine was shared")
+    for label, strategy, seed in plan:
+        if args.only and label != args.only or label in runs:
+            continue
+        ref = f"evolution-s{seed}"
+        if strategy != "evolution" and ref not in runs:
+            print(f"  {label}: waiting for {ref}")
+            continue
+        n = args.trials
+        df, run_dir = _search(label, strategy, seed, n, common, args.out)
+        if strategy != "evolution":  # catch up with the evolution run's compute
+            target = runs[ref]["gflop_epochs"]
+            while _gflop_epochs(df) < target:
+                n = len(_trained(df)) + STEP
+                df, run_dir = _search(label, strategy, seed, n, common, args.out)
+            df = _cut(df, target)
+        runs[label] = {**_figures(df, run_dir, budget_g, _STORAGE[label]),
+                       "strategy": strategy, "seed": seed,
+                       "command": " ".join([sys.executable.rsplit("/", 1)[-1], *sys.argv])}
+        tmp = args.cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, args.cache)
+        print(f"  {label}: done")
 
-    if "C" in args.runs:
-        c = run_search(SearchSettings(name="C-nsga2-nopruning", out=args.out / "C-nopruning",
-                                      strategy="nsga2", trials=args.c_trials or args.trials,
-                                      time_s=None, baselines=False, pruning=False, **common),
-                       quiet=True).trials
-        if args.runs == "C":
-            print(_summary("C nsga2, no pruning", c, budget_g))
-            return
-    a = run_search(SearchSettings(name="A-nsga2", out=args.out / "A-nsga2", strategy="nsga2",
-                                  trials=args.trials, time_s=None, baselines=True, **common),
-                   quiet=True).trials
-    target = _gflop_epochs(a)
-    n_b = len(_trained(a))
-    while True:  # random search, one more candidate at a time until it has had A's compute
-        b = run_search(SearchSettings(name="B-random", out=args.out / "B-random",
-                                      strategy="random", trials=n_b, time_s=None,
-                                      baselines=False, pruning=False, **common),
-                       quiet=True).trials
-        if _gflop_epochs(b) >= target:
-            break
-        n_b += 1
-    b = _equal_compute_prefix(b, target)
-    rows = [_summary("A nsga2 + pruning (default)", a, budget_g),
-            _summary("B random, no pruning", b, budget_g)]
-    if "C" in args.runs:
-        n_c = len(_trained(c))
-        if n_c < len(_trained(a)):  # C stopped early: compare with A's first n_c candidates
-            last = _trained(a)["number"].sort_values().iloc[n_c - 1]
-            rows.append(_summary(f"A' = A up to its {n_c}th candidate",
-                                 a[a["number"] <= last], budget_g))
-        rows.append(_summary("C nsga2, no pruning", c, budget_g))
-    table = pd.DataFrame(rows).set_index("run")
-    pd.set_option("display.width", 160)
+    if not runs:
+        return
+    table = pd.DataFrame(runs).T
+    cols = ["hypervolume", "best_miou", "front", "trained", "pruned", "proposed", "in_budget",
+            "duplicates", "infeasible", "gflop_epochs", "storage_s", "train_s", "surrogate_tau"]
+    pd.set_option("display.width", 200)
     print()
-    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
-    ha, hb = table.iloc[0]["hypervolume"], table.iloc[1]["hypervolume"]
-    print(f"\nA vs B at equal compute ({target:.0f} vs {_gflop_epochs(b):.0f} GFLOP-epochs): "
-          f"hypervolume "
-          f"{ha:.4f} vs {hb:.4f} ({(ha / hb - 1) * 100 if hb else float('nan'):+.1f}%), best "
-          f"mIoU {table.iloc[0]['best_miou']:.4f} vs {table.iloc[1]['best_miou']:.4f}")
-    if len(table) > 2:
-        cc = table.iloc[-1]
-        aa = table.iloc[2] if len(table) == 4 else table.iloc[0]
-        ha = aa["hypervolume"]
-        print(f"pruning: {aa.name} used {aa['gflop_epochs']:.0f} GFLOP-epochs "
-              f"({aa['wall_min']:.1f} min) for {int(aa['trained'])} candidates, "
-              f"C {cc['gflop_epochs']:.0f} "
-              f"({cc['wall_min']:.1f} min): "
-              f"{(1 - aa['gflop_epochs'] / cc['gflop_epochs']) * 100:.0f}% of the compute "
-              f"saved; hypervolume {ha:.4f} vs {cc['hypervolume']:.4f}, best mIoU "
-              f"{aa['best_miou']:.4f} vs {cc['best_miou']:.4f}")
-
-    base = a[a["baseline"] & (a["state"] == "COMPLETE")]
-    search = pd.concat([_search_rows(a), _search_rows(b)])
-    search = search[(search["state"] == "COMPLETE") & search["feasible"]]
-    print("\nbaselines (same proxy schedule) against the best search candidate at no more "
-          "FLOPs (runs A and B):")
-    for r in base.sort_values("gflops").itertuples():
-        cheaper = search[search["gflops"] <= r.gflops]
-        best = cheaper["miou"].max() if len(cheaper) else float("nan")
-        print(f"  {r.baseline_name:28s} {r.gflops:6.2f} GFLOPs  mIoU {r.miou:.4f}   search "
-              f"best {best:.4f} ({'beaten' if best > r.miou else 'not beaten'})")
-    print(f"\ntotal wall time of this invocation: {(time.time() - t0) / 60:.1f} min")
+    print(table[cols].to_string(float_format=lambda v: f"{v:.4f}"))
+    for strategy in ("evolution", "random"):
+        sub = table[table["strategy"] == strategy]
+        if len(sub):
+            hv = sub["hypervolume"].astype(float)
+            best = sub["best_miou"].astype(float)
+            print(f"{strategy:9s} over seeds {list(sub['seed'])}: hypervolume "
+                  f"{hv.mean():.4f} +- {hv.std(ddof=1) if len(hv) > 1 else 0:.4f}, best mIoU "
+                  f"{best.mean():.4f} +- {best.std(ddof=1) if len(best) > 1 else 0:.4f}")
+    ratios = []
+    for s in seeds:
+        e, r = runs.get(f"evolution-s{s}"), runs.get(f"random-s{s}")
+        if e and r and r["hypervolume"]:
+            ratios.append(e["hypervolume"] / r["hypervolume"])
+            print(f"seed {s}: hypervolume evolution / random = {ratios[-1]:.3f}")
+    if ratios:
+        print(f"paired ratio: mean {np.mean(ratios):.3f}, min {min(ratios):.3f} "
+              f"(goal: >= 1.10 on the mean and on every seed)")
+    for label, r in runs.items():
+        share = r["storage_s"] / max(r["train_s"] + r["storage_s"], 1e-9)
+        print(f"{label}: storage {r['storage_s']:.1f} s vs training {r['train_s']:.1f} s "
+              f"({share:.1%}); {r['in_budget']}/{r['proposed']} proposals in budget")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from nas.cli._cost import cost_cmd
 from nas.cli._export import export_cmd
 from nas.cli._profile import profile_cmd
 from nas.cli._report import report_cmd
+from nas.cli._retrain import retrain_cmd
 from nas.cli._search import search_cmd
 from nas.cli._space import space_app
 from nas.cli._train import train_cmd
@@ -40,6 +41,7 @@ app.command("search")(search_cmd)
 app.command("build")(build_cmd)
 app.command("cost")(cost_cmd)
 app.command("train")(train_cmd)
+app.command("retrain")(retrain_cmd)
 app.command("profile")(profile_cmd)
 app.command("report")(report_cmd)
 app.command("export")(export_cmd)

@@ -35,8 +35,10 @@ def search_cmd(
     time: Annotated[str | None, _opt("--time", "Time limit, e.g. 30m, 1.5h, 90s (stops at "
                                      "whichever of --trials/--time comes first). Default 30m."
                                      )] = None,
-    strategy: Annotated[str, _opt("--strategy", "nsga2, tpe or random.")] = "nsga2",
-    population: Annotated[int | None, _opt("--population", "NSGA-II population size.")] = None,
+    strategy: Annotated[str, _opt("--strategy", "evolution (constrained, surrogate-assisted; "
+                                  "the default), nsga2, tpe or random.")] = "evolution",
+    population: Annotated[int | None, _opt("--population", "Size of the first population "
+                                           "(and of NSGA-II's generations).")] = None,
     runner: Annotated[str, _opt("--runner", "Runner profile: local, ray-local, ray-cluster "
                                 "or a YAML file.")] = "local",
     storage: Annotated[str | None, _opt("--storage", "Optuna storage URL (default: SQLite "
@@ -72,7 +74,13 @@ def search_cmd(
     from nas.cost import parse_size
     from nas.errors import NasError
     from nas.proxy import DEFAULT_SCHEDULE
-    from nas.search import SearchSettings, check_study_file, load_runner, parse_duration
+    from nas.search import (
+        SearchSettings,
+        check_study_file,
+        load_runner,
+        parse_duration,
+        run_search,
+    )
 
     budgets = tuple(budget) if budget else ("5GFLOPs",)
     profile = load_runner(runner)
@@ -92,20 +100,13 @@ def search_cmd(
         name=name or _default_name(space, budgets), out=out, space=space, data=data,
         val_data=val_data, input_size=parse_size(input), budgets=budgets,
         objectives=objectives, trials=trials_v, time_s=time_s, strategy=strategy,  # type: ignore[arg-type]
-        population=population, runner=profile.name, storage=storage,
+        population=population, runner=runner, storage=storage,
         workers=workers or profile.workers, seed=seed, resume=resume, baselines=baselines,
         pruning=pruning, schedule=schedule, device=device,
         command=" ".join(["nas", *map(shlex.quote, sys.argv[1:])]))
     if settings.storage_url.startswith("sqlite:///"):  # a damaged study is never written to
         check_study_file(settings.storage_url.removeprefix("sqlite:///"))
-    if profile.kind == "ray":
-        from nas.search import run_search_ray
-
-        result = run_search_ray(settings, profile, quiet=quiet)
-    else:
-        from nas.search import run_search
-
-        result = run_search(settings, quiet=quiet)
+    result = run_search(settings, quiet=quiet)  # the runner follows from the settings
     if report:
         _write_report(result.run_dir)
     _summary(result)

@@ -28,7 +28,8 @@ def show_cmd(
 ) -> None:
     """List the dimensions of SPACE, their choices and conditions, and its size; with --budget,
     the cost range of the space and the share of it inside the budget."""
-    from nas.cost import parse_budgets, parse_size, space_report
+    from nas.cost import parse_budgets, parse_size
+    from nas.search import space_report
     from nas.space import load_space
 
     limits = parse_budgets(budget or [])  # bad input fails before anything is printed

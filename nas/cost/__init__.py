@@ -7,23 +7,15 @@
 * Predicted latency: :class:`LatencyTable` of measured units (``nas profile``: :func:`profile`),
   :func:`predict_latency`, :func:`fit_correction`.
 * Budgets: :class:`Budget` (``Budget.parse("5GFLOPs, 30ms")``; defined in the torch-free
-  :mod:`nas.budget`, re-exported here), the gate :func:`violation`, and budget-aware sampling
-  :func:`sample_within` / :func:`cheapest` over any :class:`SpaceLike` (a ``SearchSpace``).
+  :mod:`nas.budget`, re-exported here) and the gate :func:`violation`. Budget-aware sampling
+  from a space (``sample_within``, ``cheapest``) is in :mod:`nas.search`.
 """
 
 from nas.budget import Budget, Limit, parse_budgets
 from nas.cost._estimate import Cost, estimate
 from nas.cost._fingerprint import device_fingerprint, device_info
 from nas.cost._fvcore import count_flops, count_params
-from nas.cost._gate import (
-    BudgetInfeasibleError,
-    SpaceLike,
-    SpaceReport,
-    cheapest,
-    sample_within,
-    space_report,
-    violation,
-)
+from nas.cost._gate import BudgetInfeasibleError, SpaceLike, describe_cost, violation
 from nas.cost._latency import Latency, measure_latency
 from nas.cost._latency_table import (
     Correction,
@@ -51,8 +43,7 @@ __all__ = [
     "Measured",
     "ProfileResult",
     "SpaceLike",
-    "SpaceReport",
-    "cheapest",
+    "describe_cost",
     "count_flops",
     "count_params",
     "device_fingerprint",
@@ -68,9 +59,7 @@ __all__ = [
     "profile",
     "profile_units",
     "sample_archs",
-    "sample_within",
     "scale_to_fit",
-    "space_report",
     "unit_sum",
     "violation",
 ]

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nas.errors import NasError
+from nas.proxy._checkpoint import CHECKPOINT_FILE
+from nas.proxy._full import train_full
 from nas.proxy._io import save_metrics, save_weights
-from nas.proxy._schedule import DEFAULT_SCHEDULE, Schedule
+from nas.proxy._schedule import DEFAULT_SCHEDULE, FullSchedule, Schedule
 from nas.proxy._train import ProxyResult, train
 
 if TYPE_CHECKING:
@@ -22,6 +24,7 @@ __all__ = [
     "check_out_dir",
     "default_out_dir",
     "load_splits",
+    "load_test_split",
     "train_to_dir",
 ]
 
@@ -60,9 +63,22 @@ def load_splits(
     return train_split, val_split
 
 
+def load_test_split(data: str, schedule: Schedule = DEFAULT_SCHEDULE) -> SegData | None:
+    """The test split of ``data`` at the schedule's ``eval_size`` (all of it), or None when the
+    layout has none (synthetic data, ADE20K, VOC) or this copy of the data lacks it."""
+    from nas.data import load_data
+
+    if data.strip().lower().startswith("synthetic"):
+        return None
+    try:
+        return load_data(data, "test", size=schedule.eval_size)
+    except NasError:
+        return None
+
+
 def train_to_dir(
     arch: ArchConfig,
-    data: str | tuple[SegData, SegData] = "synthetic",
+    data: str | tuple[SegData, ...] = "synthetic",
     out: str | Path | None = None,
     *,
     val_data: str | None = None,
@@ -75,25 +91,44 @@ def train_to_dir(
     callback: Callable[[int, float | None], bool | None] | None = None,
 ) -> tuple[ProxyResult, Path]:
     """Train ``arch`` on the train split of ``data`` and score it on the val split of
-    ``val_data`` (default: ``data``), see :func:`load_splits`, or on a (train, val) pair of
-    loaded splits; write ``metrics.json`` (always) and ``weights.safetensors`` (unless the run
-    failed) into ``out``. The architecture is trained (and recorded) with the data's class
+    ``val_data`` (default: ``data``), see :func:`load_splits`, or on a (train, val[, test])
+    tuple of loaded splits; write ``metrics.json`` (always) and ``weights.safetensors`` (unless
+    the run failed) into ``out``. The architecture is trained (and recorded) with the data's class
     count; ``notes`` are added to the metrics record.
+
+    A :class:`FullSchedule` trains with :func:`~nas.proxy.train_full`: also scored on the test
+    split (when ``data`` is a spec whose layout has one, or a third split is given), with a
+    checkpoint in ``out`` after every epoch; a run killed before its metrics were written
+    resumes from it when called again with the same ``out`` (``force`` starts afresh). The
+    checkpoint is deleted once the metrics are written.
 
     Refuses (NasError) when ``out`` already holds a metrics file, unless ``force``.
     """
     out = check_out_dir(out if out is not None else default_out_dir(arch, seed), force)
     metrics_path = out / METRICS_FILE
     t0 = time.perf_counter()
+    full = isinstance(schedule, FullSchedule)
+    test_split = None
     if isinstance(data, str):
         train_split, val_split = load_splits(data, val_data, schedule)
         data_name, val_name = data, val_data or data
+        if full and schedule.test:
+            test_split = load_test_split(val_data or data, schedule)
     else:
-        train_split, val_split = data
+        train_split, val_split = data[0], data[1]
+        test_split = data[2] if len(data) > 2 else None
         data_name, val_name = train_split.name, val_split.name
     load_s = time.perf_counter() - t0
-    result = train(arch, train_split, val_split, schedule, seed=seed, device=device,
-                   callback=callback, on_step=on_step, keep_model=True)
+    ckpt = out / CHECKPOINT_FILE
+    if full:
+        if force and ckpt.exists():
+            ckpt.unlink()
+        result = train_full(arch, train_split, val_split, schedule, seed=seed,
+                            test_data=test_split, checkpoint=ckpt, device=device,
+                            callback=callback, on_step=on_step, keep_model=True)
+    else:
+        result = train(arch, train_split, val_split, schedule, seed=seed, device=device,
+                       callback=callback, on_step=on_step, keep_model=True)
     if result.num_classes and result.num_classes != arch.num_classes:
         from nas.arch import ArchConfig
 
@@ -116,9 +151,12 @@ def train_to_dir(
         "n_train_images": min(len(train_split), schedule.n_train or len(train_split)),
         "n_val_images": min(len(val_split), schedule.n_val or len(val_split)),
         "data_load_s": load_s,
+        "n_test_images": len(test_split) if full and test_split is not None else None,
         "weights": weights.name if weights is not None else None,
         **(notes or {}),
     })
     save_metrics(metrics_path, record)
+    if full and ckpt.exists():
+        ckpt.unlink()  # the metrics and weights hold the outcome now
     result.model = None
     return result, out

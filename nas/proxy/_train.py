@@ -21,6 +21,7 @@ from torch import nn
 
 from nas.data import IGNORE_INDEX, SegData, augment, normalize
 from nas.proxy._metrics import confusion_matrix, metrics_from_confusion
+from nas.proxy._recipe import apply_recipe, params_for
 from nas.proxy._schedule import DEFAULT_SCHEDULE, Schedule
 
 __all__ = ["ProxyResult", "Pruned", "evaluate", "prepare_data", "train"]
@@ -283,7 +284,8 @@ def _fit(
     steps_per_epoch = n // bs  # drop the last partial batch (BatchNorm and equal step sizes)
     total = steps_per_epoch * schedule.epochs
     warmup = min(int(round(schedule.warmup_epochs * steps_per_epoch)), total - 1)
-    optimizer = create_optimizer_v2(model, opt="adamw", lr=schedule.lr,
+    weights = apply_recipe(model, tr.masks, k, schedule, device)  # no-op unless asked
+    optimizer = create_optimizer_v2(params_for(model, schedule), opt="adamw", lr=schedule.lr,
                                     weight_decay=schedule.weight_decay)
     scheduler = CosineLRScheduler(
         optimizer, t_initial=max(1, total - warmup), lr_min=schedule.lr * schedule.min_lr_ratio,
@@ -312,7 +314,7 @@ def _fit(
             x = normalize(x)
             with _autocast(schedule, device):
                 logits = model(x)
-            loss = F.cross_entropy(logits.float(), y, ignore_index=IGNORE_INDEX)
+            loss = F.cross_entropy(logits.float(), y, weight=weights, ignore_index=IGNORE_INDEX)
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise _Diverged(f"training loss became {value} at epoch {epoch}, step {step + 1}")

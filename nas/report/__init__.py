@@ -14,9 +14,11 @@ from nas.report._compute import (
     compute_report,
 )
 from nas.report._importance import Importance, param_importance
+from nas.report._retrained import RETRAIN_TABLE, retrained_table
 from nas.report._run import Objective, RunData, load_run
 
 __all__ = [
+    "RETRAIN_TABLE",
     "SECTIONS",
     "Front",
     "Hypervolume",
@@ -28,6 +30,7 @@ __all__ = [
     "compute_report",
     "load_run",
     "param_importance",
+    "retrained_table",
     "write_report",
 ]
 

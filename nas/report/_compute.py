@@ -20,6 +20,7 @@ import pandas as pd
 
 from nas.metrics import METRICS, Objective, hypervolume, pareto_mask
 from nas.report._importance import Importance, param_importance
+from nas.report._retrained import retrained_table
 from nas.report._run import COST_METRICS, RunData, load_run
 
 __all__ = ["SECTIONS", "Front", "Hypervolume", "ReportData", "arch_summary", "compute_report"]
@@ -78,6 +79,7 @@ class ReportData:
     members: dict[int, Any]  # front member number -> ArchConfig
     findings: list[str] = field(default_factory=list)
     sections: tuple[str, ...] = SECTIONS
+    retrained: pd.DataFrame = field(default_factory=pd.DataFrame)  # "after full training"
 
 
 def compute_report(run: str | Path | RunData, importance: bool = True) -> ReportData:
@@ -93,6 +95,10 @@ def compute_report(run: str | Path | RunData, importance: bool = True) -> Report
     data = ReportData(run.name, run.run_dir, _summary(run), run.objectives, run.budget,
                       _counts(run), fronts, table, hv, base, imp, members)
     data.findings = _findings(data, run)
+    data.retrained = retrained_table(run.run_dir)
+    if len(data.retrained):
+        at = data.sections.index("front") + 1
+        data.sections = (*data.sections[:at], "retrained", *data.sections[at:])
     return data
 
 

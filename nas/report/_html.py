@@ -132,6 +132,13 @@ def render_html(data: ReportData, figures: dict[str, str], diagrams: dict[int, s
                   if len(data.front_table) else "<p>No front yet.</p>")
                + '<p class="note">Click a header to sort. Architecture: per stage, cell type, '
                "output width and blocks of each branch (~: fusion), then the head.</p></section>")
+    if len(data.retrained):
+        out.append('<section id="retrained"><h2>After full training</h2>'
+                   + table_html(data.retrained, sortable=True,
+                                text_cols=("baseline", "per seed", "plateaued"))
+                   + '<p class="note">Retrained with the full schedule (nas retrain): '
+                   "validation mIoU of the EMA model, mean over the seeds; test mIoU of the "
+                   "final model.</p></section>")
     out.append('<section id="baselines"><h2>Baselines at equal cost</h2>'
                + (table_html(data.baselines, sortable=True, text_cols=("baseline", "state"))
                   if len(data.baselines) else "<p>No baselines in this run.</p>")

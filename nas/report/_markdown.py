@@ -65,6 +65,10 @@ def render_markdown(data: ReportData, images: dict[str, str]) -> str:
     else:
         out += [f"Not computed: {imp.reason}.", ""]
     out += ["## The front", "", md_table(data.front_table), ""]
+    if len(data.retrained):
+        out += ["## After full training", "", md_table(data.retrained), "",
+                "Retrained with the full schedule (`nas retrain`): validation mIoU of the EMA "
+                "model, mean over the seeds; test mIoU of the final model.", ""]
     out += ["## Baselines at equal cost", "", md_table(data.baselines), ""]
     out += ["## Architectures on the front", ""]
     for n in data.members:

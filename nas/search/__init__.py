@@ -9,10 +9,10 @@ up to date after every trial.
 """
 
 from nas.metrics import hypervolume, pareto_mask
+from nas.search._evaluate import ScoreFn
 from nas.search._integrity import check_study_file
 from nas.search._outputs import read_run, trials_frame, write_outputs, write_run
 from nas.search._pruner import FrontPruner, History
-from nas.search._ray import run_search_ray
 from nas.search._run import SearchResult, run_search
 from nas.search._runner import RunnerProfile, load_runner, runner_names
 from nas.search._settings import (
@@ -23,19 +23,36 @@ from nas.search._settings import (
     parse_duration,
     parse_objectives,
 )
-from nas.search._study import Counts, counts, make_storage
+from nas.search._strategy import (
+    STRATEGY_TYPES,
+    Proposal,
+    SearchContext,
+    Strategy,
+    arch_hash,
+    register,
+)
+from nas.search._study import Counts, counts, make_storage, storage_seconds
+from nas.search._within import SpaceReport, cheapest, sample_within, space_report
 
 __all__ = [
     "OBJECTIVES",
-    "RunnerProfile",
     "STRATEGIES",
+    "STRATEGY_TYPES",
     "Counts",
     "FrontPruner",
     "History",
     "check_study_file",
     "Objective",
+    "Proposal",
+    "RunnerProfile",
+    "ScoreFn",
+    "SearchContext",
     "SearchResult",
     "SearchSettings",
+    "SpaceReport",
+    "Strategy",
+    "arch_hash",
+    "cheapest",
     "counts",
     "hypervolume",
     "load_runner",
@@ -44,9 +61,12 @@ __all__ = [
     "parse_duration",
     "parse_objectives",
     "read_run",
+    "register",
     "run_search",
-    "run_search_ray",
     "runner_names",
+    "sample_within",
+    "space_report",
+    "storage_seconds",
     "trials_frame",
     "write_outputs",
     "write_run",

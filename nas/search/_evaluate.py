@@ -1,6 +1,10 @@
 """One trial of the search: ask the space (define-by-run), price the candidate, gate it against
 the budget, proxy-train it if it fits. Everything a report needs is stored on the trial as user
 attributes, so the study alone holds the whole run.
+
+``score`` (a public hook, ``run_search(..., score=f)``) replaces the proxy training by any
+function of the ArchConfig (e.g. a planted objective in tests): the rest of the trial is the
+same.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from nas.proxy import Pruned, save_weights, train
 from nas.search._pruner import FrontPruner, History
 from nas.search._settings import SearchSettings
 from nas.search._signals import no_interrupts
+from nas.search._strategy import A_HASH, CONSTRAINTS_KEY, arch_hash
+
+logging.getLogger("timm.scheduler.cosine_lr").setLevel(logging.ERROR)  # tiny schedules warn
 
 logging.getLogger("timm.scheduler.cosine_lr").setLevel(logging.ERROR)  # tiny schedules warn
 
@@ -32,7 +39,7 @@ if TYPE_CHECKING:
     from nas.data import SegData
     from nas.space import SearchSpace
 
-__all__ = ["Evaluator", "OptunaChooser", "Outcome", "weights_path"]
+__all__ = ["Evaluator", "OptunaChooser", "Outcome", "ScoreFn", "weights_path"]
 
 State = Literal["complete", "pruned", "failed", "infeasible"]
 
@@ -41,6 +48,8 @@ A_ARCH, A_COST, A_CONSTRAINTS = "arch_json", "cost", "constraints"
 A_BASELINE, A_INFEASIBLE, A_REASON = "baseline", "infeasible", "reason"
 A_EPOCHS, A_TRAINED, A_TRAINING, A_WORKER = "epoch_miou", "trained", "training", "worker"
 A_RESULT = "result"
+
+ScoreFn = Callable[[ArchConfig], float]
 
 
 class OptunaChooser:
@@ -74,12 +83,14 @@ class Evaluator:
         val_data: SegData, num_classes: int, latency_table: LatencyTable | None = None,
         pruner: FrontPruner | None = None,
         on_epoch: Callable[[int, int, float | None], None] | None = None,
+        score: ScoreFn | None = None,
     ) -> None:
         self.settings, self.space = settings, space
         self.train_data, self.val_data, self.num_classes = train_data, val_data, num_classes
         self.table, self.pruner, self.on_epoch = latency_table, pruner, on_epoch
         self.budget = settings.budget
         self.objectives = settings.objective_list
+        self.score = score
 
     # ------------------------------------------------------------------ the trial
     def arch_of(self, trial: optuna.Trial) -> ArchConfig:
@@ -109,18 +120,23 @@ class Evaluator:
             trial.set_user_attr(A_ARCH, arch.to_json(indent=None))
             trial.set_user_attr(A_COST, metrics)
             trial.set_user_attr(A_CONSTRAINTS, constraints)
-            for lim, c in zip(self.budget.limits, constraints):
-                trial.set_constraint(lim.metric, c)  # the samplers learn the feasible region
+            if A_HASH not in trial.user_attrs:
+                trial.set_user_attr(A_HASH, arch_hash(arch))
+            # one write, in the list form that Optuna's samplers and optuna-dashboard both read
+            trial.storage.set_trial_system_attr(
+                trial._trial_id, CONSTRAINTS_KEY, tuple(constraints))  # noqa: SLF001
         if any(c > 0 for c in constraints):
             over = ", ".join(f"{lim.metric} {metrics[lim.metric]:.4g} > {lim.value:.4g}"
-                             for lim, c in zip(self.budget.limits, constraints) if c > 0)
-            # never trained: mIoU 0 so that the samplers (which learn from COMPLETE trials and
-            # their constraints) rank it behind every feasible candidate
+                             for lim, c in zip(self.budget.limits, constraints, strict=True)
+                             if c > 0)
+            # never trained: mIoU 0 and the constraint values, so that Optuna (constrained
+            # domination, best_trials) and optuna-dashboard treat it as infeasible
             return Outcome("infeasible", self._values(0.0, metrics), f"over budget: {over}",
                            {A_INFEASIBLE: True})
         with no_interrupts():
             trial.set_user_attr(A_TRAINING, True)
-        outcome = self._train(trial, arch, metrics)
+        outcome = (self._train(trial, arch, metrics) if self.score is None
+                   else self._planted(trial, arch, metrics))
         outcome.attrs[A_TRAINED] = True
         outcome.attrs["duration_s"] = time.time() - t0
         return outcome
@@ -158,6 +174,14 @@ class Evaluator:
             save_weights(result.model, weights_path(self.settings.run_dir, trial.number),
                          metadata={"arch_json": arch.to_json(indent=None)})
         return Outcome("complete", self._values(float(result.miou), metrics), "", attrs)
+
+    def _planted(self, trial: optuna.Trial, arch: ArchConfig, metrics: dict[str, float]
+                 ) -> Outcome:
+        """The ``score`` hook instead of proxy training (one "epoch": the score)."""
+        value = float(self.score(arch))  # type: ignore[misc]
+        attrs = {A_RESULT: {"miou": value, "epochs_run": 1, "status": "complete"},
+                 A_EPOCHS: [value]}
+        return Outcome("complete", self._values(value, metrics), "", attrs)
 
     def _history(self, trial: optuna.Trial) -> list[History]:
         done = trial.study.get_trials(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nas.search._study import Counts
@@ -23,6 +23,9 @@ class Snapshot:
     elapsed_s: float
     time_limit_s: float | None
     current: str = ""  # what this worker is doing now
+    # the strategy's proposals: candidates drawn, how many fit the budget, duplicates skipped
+    draws: dict[str, int] = field(default_factory=dict)
+    tau: float | None = None  # the surrogate's held-out Kendall tau so far
 
     @property
     def remaining_s(self) -> float | None:
@@ -40,7 +43,11 @@ class Snapshot:
         c, rem = self.counts, self.remaining_s
         pairs = {"trained": c.trained, "target": self.target or "", "complete": c.complete,
                  "pruned": c.pruned, "failed": c.failed, "running": c.running,
-                 "infeasible": c.infeasible, "best_miou": "" if self.best_miou is None else
+                 "infeasible": c.infeasible, "proposed": self.draws.get("proposed", 0),
+                 "in_budget": self.draws.get("in_budget", 0),
+                 "duplicates": self.draws.get("duplicates", 0),
+                 "surrogate_tau": "" if self.tau is None else f"{self.tau:.3f}",
+                 "best_miou": "" if self.best_miou is None else
                  f"{self.best_miou:.4f}", "front": self.front_size,
                  "elapsed_s": f"{self.elapsed_s:.0f}",
                  "left_s": "" if rem is None else f"{rem:.0f}"}
@@ -51,8 +58,12 @@ class Snapshot:
         target = f"/{self.target}" if self.target else ""
         best = "-" if self.best_miou is None else f"{self.best_miou:.4f}"
         rem = self.remaining_s
+        d = self.draws
+        tau = "-" if self.tau is None else f"{self.tau:.2f}"
         return (f"trained {c.trained}{target} (complete {c.complete}, pruned {c.pruned}, "
-                f"failed {c.failed}, running {c.running}) infeasible {c.infeasible} | best "
+                f"failed {c.failed}, running {c.running}) infeasible {c.infeasible} | "
+                f"proposed {d.get('proposed', 0)}, in budget {d.get('in_budget', 0)}, "
+                f"duplicates skipped {d.get('duplicates', 0)} | surrogate tau {tau} | best "
                 f"feasible mIoU {best} | front {self.front_size} | elapsed "
                 f"{_hms(self.elapsed_s)}" + ("" if rem is None else f" left ~{_hms(rem)}")
                 + (f" | {self.current}" if self.current else ""))

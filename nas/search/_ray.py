@@ -1,87 +1,53 @@
-"""The same search through Ray Tune: ``ray.tune.Tuner`` with ``OptunaSearch`` on our study (so
-the run folder has the same layout whichever runner ran it), trials scheduled on a local Ray
-runtime or a cluster (``runners/ray-*.yaml``), ASHA early stopping for single-objective runs
+"""The same search through Ray Tune: ``ray.tune.Tuner`` driven by the run's strategy object
+(the one the local runner uses, wrapped as a Tune ``Searcher``), trials scheduled on a local
+Ray runtime or a cluster (``runners/ray-*.yaml``), ASHA early stopping for single-objective runs
 and our cost-band pruner (on the shared study) for multi-objective ones.
 
-The define-by-run function (in the driver) only walks the space; each Ray trial prices, gates
-and trains its candidate with the same :class:`Evaluator` as the local runner, writing into the
-shared study (a journal file in the run folder, or ``--storage``).
+The searcher (in the driver) asks the strategy for a proposal, queues it in the study and asks
+it; each Ray trial prices, gates and trains that candidate with the same :class:`Evaluator` as
+the local runner and tells the shared study (a journal file in the run folder, or ``--storage``).
+The run starts with the same prologue as the local runner (``nas.search._run.prologue``).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
 from nas.errors import NasError
-from nas.search._evaluate import A_ARCH, A_REASON, OptunaChooser
-from nas.search._outputs import read_run, write_run
+from nas.search._evaluate import A_REASON, ScoreFn
 from nas.search._progress import make_progress
-from nas.search._run import SearchResult, _evaluator, _finish, _tell, check_run_dir
+from nas.search._prologue import make_evaluator, prologue
+from nas.search._run import SearchResult, _finish, _sampler_attrs, _tell
 from nas.search._runner import RunnerProfile
 from nas.search._settings import SearchSettings
-from nas.search._study import (
-    counts,
-    enqueue_random,
-    enqueue_start,
-    fail_stale_trials,
-    make_sampler,
-    make_storage,
-    open_study,
-)
+from nas.search._strategy import Strategy
+from nas.search._study import counts, enqueue, make_storage, storage_seconds
 
 __all__ = ["run_search_ray"]
 
 _NUMBER = "trial_number"
 
 
-def run_search_ray(settings: SearchSettings, profile: RunnerProfile, quiet: bool = False
-                   ) -> SearchResult:
+def run_search_ray(settings: SearchSettings, profile: RunnerProfile, quiet: bool = False,
+                   score: ScoreFn | None = None) -> SearchResult:
     """Run (or continue) the search on Ray; see :func:`nas.search.run_search` for the folder."""
     import ray
     from ray import tune
-    from ray.tune.search.optuna import OptunaSearch
 
-    from nas.space import load_space
-
-    if settings.storage is None and not settings.storage_url.startswith("journal:"):
+    if settings.storage is not None and settings.storage.startswith("sqlite"):
         raise NasError("the Ray runner needs a storage its workers can share: the default "
                        "journal file, or --storage postgresql://...")
-    space = load_space(settings.space)
-    resumed = check_run_dir(settings, space.hash)
-    settings.run_dir.mkdir(parents=True, exist_ok=True)
-    progress = make_progress(settings.run_dir, settings.name, quiet)
-    evaluator, k = _evaluator(settings, space)
-    del evaluator  # the trials build their own; this one only checked the data
-    old = read_run(settings.run_dir).get("invocations", []) if resumed else []
-    write_run(settings, space.hash, "running", {"invocations": old + [{
-        "command": settings.command, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "runner": profile.model_dump()}]})
-    storage = make_storage(settings.storage_url)
-    study = open_study(settings, storage)
-    fail_stale_trials(study)
-    if not study.user_attrs.get("queued"):
-        from nas.search._baselines import baseline_archs
-
-        enqueue_start(study, settings, space, baseline_archs(settings, k)
-                      if settings.baselines else [], k)
-    c = counts(study)
+    storage0 = storage_seconds()
+    pro = prologue(settings, quiet, runner=profile.model_dump(), score=score)
+    pro.progress.close()
+    c = counts(pro.study)
     todo = max(0, (settings.trials or 10**6) - c.trained) + c.baselines_left
-    if settings.strategy == "random" and settings.budget.limits and settings.trials:
-        # random search within the budget, drawn up front (no over-budget Ray trials)
-        enqueue_random(study, settings, space, k, c.total + c.waiting, todo - c.waiting)
-    logging.getLogger("ray.tune.search.optuna.optuna_search").setLevel(logging.ERROR)
-
+    logging.getLogger("ray.tune").setLevel(logging.ERROR)
     names = [o.name for o in settings.objective_list]
-    searcher = OptunaSearch(
-        space=_Walk(settings.space, k), metric=names if len(names) > 1 else names[0],
-        mode=[d[:3] for d in settings.directions] if len(names) > 1 else
-        settings.directions[0][:3], sampler=make_sampler(settings, 0, len(study.trials)),
-        study_name=settings.name, storage=storage)
     scheduler = None
     if len(names) == 1:
         from ray.tune.schedulers import ASHAScheduler
@@ -99,13 +65,13 @@ def run_search_ray(settings: SearchSettings, profile: RunnerProfile, quiet: bool
                      logging_level=logging.WARNING, **kwargs)
             started_here = True
         trainable = tune.with_resources(
-            tune.with_parameters(_ray_trial, settings=settings),
+            tune.with_parameters(_ray_trial, settings=settings, score=score),
             {k_: v for k_, v in profile.resources_per_trial.items()})
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(
-                search_alg=searcher, scheduler=scheduler, num_samples=todo,
-                max_concurrent_trials=profile.max_concurrent,
+                search_alg=_searcher(settings, pro.strategy, pro.study), scheduler=scheduler,
+                num_samples=todo, max_concurrent_trials=profile.max_concurrent,
                 time_budget_s=settings.time_s),
             run_config=tune.RunConfig(
                 name=settings.name, storage_path=str((settings.run_dir / "ray").resolve()),
@@ -118,28 +84,63 @@ def run_search_ray(settings: SearchSettings, profile: RunnerProfile, quiet: bool
     finally:
         if started_here:
             ray.shutdown()
-        progress.close()
     _close_orphans(settings)
-    return _finish(settings, space.hash, status, progress)
+    return _finish(settings, pro.space.hash, status,
+                   make_progress(settings.run_dir, settings.name, quiet=True), storage0)
 
 
-class _Walk:
-    """The define-by-run function (picklable: Ray checkpoints the searcher)."""
-
-    def __init__(self, space: str, num_classes: int) -> None:
-        self.space, self.num_classes = space, num_classes
-
-    def __call__(self, trial: Any) -> dict[str, Any]:
-        from nas.space import load_space
-
-        if A_ARCH not in trial.user_attrs:  # a baseline's architecture is fixed
-            load_space(self.space).build(OptunaChooser(trial), num_classes=self.num_classes)
-        return {_NUMBER: trial.number}
+_LIVE: dict[str, tuple[Strategy, optuna.Study]] = {}  # the driver's objects, by searcher key
 
 
-def _ray_trial(config: dict[str, Any], settings: SearchSettings) -> dict[str, Any] | None:
-    """One Ray trial: the Optuna trial the driver asked (by number) priced, gated and trained
-    by the local runner's Evaluator against the shared study."""
+def _searcher(settings: SearchSettings, strategy: Strategy, study: optuna.Study) -> Any:
+    """The strategy as a Ray Tune ``Searcher``: each ``suggest`` is one proposal, queued and
+    asked in the study; the trial number is the whole config. Tune pickles its searcher with
+    the experiment's state: the searcher holds only a key to the driver's strategy and study."""
+    import uuid
+
+    from ray.tune.search import Searcher
+
+    key = f"{settings.name}-{uuid.uuid4().hex}"
+    _LIVE[key] = (strategy, study)
+
+    class StrategySearcher(Searcher):
+        def __init__(self) -> None:
+            super().__init__()
+            self.key = key
+
+        def set_search_properties(self, metric, mode, config, **spec) -> bool:
+            return True  # the strategy reads the study, not Tune's metric
+
+        def suggest(self, trial_id: str) -> dict[str, Any] | None:
+            strategy, study = _LIVE[self.key]
+            trials = study.get_trials(deepcopy=False)
+            if counts(trials).waiting == 0:
+                strategy.observe(trials)
+                prop = strategy.propose(study, trials)
+                if prop is None:
+                    return Searcher.FINISHED
+                enqueue(study, strategy.ctx.space, prop, strategy.ctx.num_classes)
+            trial = study.ask()
+            _sampler_attrs(trial)
+            return {_NUMBER: trial.number}
+
+        def on_trial_complete(self, trial_id: str, result: dict | None = None,
+                              error: bool = False) -> None:
+            """Nothing: the trial told the study itself."""
+
+        def save(self, checkpoint_path: str) -> None:
+            """Nothing to save: the study is the store."""
+
+        def restore(self, checkpoint_path: str) -> None:
+            """Nothing to restore: the study is the store."""
+
+    return StrategySearcher()
+
+
+def _ray_trial(config: dict[str, Any], settings: SearchSettings,
+               score: ScoreFn | None = None) -> None:
+    """One Ray trial: the Optuna trial the driver asked (by number) priced, gated, trained and
+    told by the local runner's Evaluator against the shared study."""
     from ray import tune
 
     from nas.space import load_space
@@ -149,21 +150,12 @@ def _ray_trial(config: dict[str, Any], settings: SearchSettings) -> dict[str, An
     trial_id = storage.get_trial_id_from_study_id_trial_number(
         storage.get_study_id_from_name(settings.name), int(config[_NUMBER]))
     trial = optuna.Trial(study, trial_id)
-    evaluator, _ = _evaluator(settings, load_space(settings.space))
-    single = len(settings.objective_list) == 1
-    if single:  # ASHA sees the per-epoch score
+    evaluator = make_evaluator(settings, load_space(settings.space), score)
+    if len(settings.objective_list) == 1:  # ASHA sees the per-epoch score
         evaluator.on_epoch = lambda number, epoch, miou: tune.report(
             {"epoch_miou": float(miou or 0.0), "epoch": epoch})
     outcome = evaluator.evaluate(trial)
-    if outcome.state in ("complete", "infeasible"):
-        for key, value in outcome.attrs.items():
-            trial.set_user_attr(key, value)
-        if outcome.reason:
-            trial.set_user_attr(A_REASON, outcome.reason)
-        names = [o.name for o in settings.objective_list]
-        return tune.report(dict(zip(names, outcome.values or [], strict=True)))
-    _tell(study, trial, outcome)  # pruned / failed: told here; the searcher's late tell is moot
-    return None
+    _tell(study, trial, outcome)
 
 
 def _close_orphans(settings: SearchSettings) -> None:

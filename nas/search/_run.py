@@ -1,5 +1,8 @@
-"""``run_search``: the search loop on one machine (one or several worker processes on one
-storage), with resume, clean stops on SIGINT/SIGTERM and the run folder kept up to date."""
+"""``run_search``: the search, on the runner its settings name (this machine, one or several
+worker processes on one storage; or Ray, ``_ray``), with resume, clean stops on SIGINT/SIGTERM
+and the run folder kept up to date. Both runners share :func:`prologue` (folder checks, the
+budget's feasibility, run.json, stale trials, the first queue) and drive the same strategy
+objects (``_strategy``)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import json
 import multiprocessing as mp
 import os
 import signal
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -19,27 +21,38 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from nas.errors import NasError
-from nas.search._evaluate import A_INFEASIBLE, A_REASON, A_TRAINED, Evaluator, Outcome
-from nas.search._outputs import RUN_FILE, read_run, write_outputs, write_run
+from nas.search._evaluate import (
+    A_INFEASIBLE,
+    A_REASON,
+    A_TRAINED,
+    Evaluator,
+    Outcome,
+    ScoreFn,
+)
+from nas.search._evolution import surrogate_summary
+from nas.search._outputs import write_outputs, write_run
 from nas.search._progress import Progress, Snapshot, make_progress
-from nas.search._pruner import FrontPruner
+from nas.search._prologue import make_evaluator, prologue, strategy_context
 from nas.search._settings import SearchSettings
 from nas.search._signals import no_interrupts, threading_main
+from nas.search._strategy import (
+    A_DRAWS,
+    A_DUPLICATE,
+    A_HASH,
+    A_SAMPLER,
+    Strategy,
+    make_strategy,
+)
 from nas.search._study import (
     Counts,
     counts,
-    enqueue_random,
-    enqueue_start,
-    fail_stale_trials,
+    enqueue,
     make_storage,
     open_study,
+    storage_seconds,
 )
 
-__all__ = ["SearchResult", "check_run_dir", "run_search"]
-
-# settings that must match for a run folder to be continued
-_SAME = ("space", "space_hash", "input", "budgets", "objectives", "data", "strategy")
-
+__all__ = ["SearchResult", "run_search"]
 
 @dataclass
 class SearchResult:
@@ -53,115 +66,73 @@ class SearchResult:
 class _Context:
     settings: SearchSettings
     evaluator: Evaluator
+    strategy: Strategy
     start: float
     worker: int = 0
 
 
-def check_run_dir(settings: SearchSettings, space_hash: str) -> bool:
-    """True when the run folder holds an earlier run of the same search (to be continued);
-    NasError when it holds something else, or when --resume finds nothing."""
-    run_dir = settings.run_dir
-    if not (run_dir / RUN_FILE).exists():
-        if settings.resume:
-            raise NasError(f"--resume: {run_dir} holds no search (no {RUN_FILE}); start it "
-                           "without --resume")
-        if run_dir.exists() and not run_dir.is_dir():
-            raise NasError(f"--out {run_dir} exists and is not a folder; choose another --out")
-        if run_dir.is_dir() and any(p.name != "search.log" for p in run_dir.iterdir()):
-            raise NasError(f"{run_dir} is not empty and holds no search; choose another --name "
-                           "or --out")
-        return False
-    old = read_run(run_dir)
-    new = {"space": settings.space, "space_hash": space_hash, "input":
-           list(settings.input_size), "budgets": list(settings.budgets),
-           "objectives": [o.name for o in settings.objective_list], "data": settings.data,
-           "strategy": settings.strategy}
-    old_view = {**{k: old.get(k) for k in _SAME},
-                "objectives": [o["name"] for o in old.get("objectives", [])]}
-    diff = [k for k in _SAME if old_view.get(k) != new[k]]
-    if diff:
-        k = diff[0]
-        raise NasError(f"{run_dir} holds a search with other settings ({k}: {old_view[k]!r}, "
-                       f"now {new[k]!r}); repeat the same settings to continue it, or choose "
-                       "another --name")
-    return True
+def run_search(settings: SearchSettings, quiet: bool = False, score: ScoreFn | None = None
+               ) -> SearchResult:
+    """Run (or continue) the search described by ``settings`` on the runner it names
+    (``settings.runner``: a local profile here, a Ray profile through Ray Tune); return what it
+    left. ``score`` replaces proxy training by a function of the ArchConfig (see ``Evaluator``).
+    """
+    profile = settings.runner_profile
+    if profile.kind == "ray":
+        from nas.search._ray import run_search_ray
 
-
-def run_search(settings: SearchSettings, quiet: bool = False) -> SearchResult:
-    """Run (or continue) the search described by ``settings``; return what it left."""
-    from nas.space import load_space
-
-    space = load_space(settings.space)
-    resumed = check_run_dir(settings, space.hash)
-    settings.run_dir.mkdir(parents=True, exist_ok=True)
-    progress = make_progress(settings.run_dir, settings.name, quiet)
-    status = "interrupted"
-    procs: list[Any] = []
+        return run_search_ray(settings, profile, quiet=quiet, score=score)
+    status, procs = "interrupted", []
+    progress: Progress | None = None
+    storage0 = storage_seconds()
     try:
         with _term_as_interrupt():
-            evaluator, k = _evaluator(settings, space)
-            old = read_run(settings.run_dir).get("invocations", []) if resumed else []
-            write_run(settings, space.hash, "running", {"invocations": old + [{
-                "command": settings.command or " ".join(sys.argv), "started": _now()}]})
-            study = open_study(settings, make_storage(settings.storage_url))
-            stale = fail_stale_trials(study)
-            if stale:
-                progress.event(f"marked {len(stale)} trial(s) of a killed run as failed: {stale}")
-            if not study.user_attrs.get("queued"):
-                from nas.search._baselines import baseline_archs
-
-                base = baseline_archs(settings, k) if settings.baselines else []
-                n = enqueue_start(study, settings, space, base, k)
-                progress.event(f"queued {len(base)} baselines and {n - len(base)} seeded "
-                               "in-budget candidates")
-            progress.event(f"{'resuming' if resumed else 'starting'} {settings.name}: "
-                           f"{settings.strategy} on {settings.space}, budget "
-                           f"{', '.join(settings.budgets) or 'none'} at "
-                           f"{settings.input_size[0]}x{settings.input_size[1]}, data "
-                           f"{settings.data}, storage {settings.storage_url}")
+            pro = prologue(settings, quiet, score=score)
+            progress = pro.progress
             procs = [_spawn(settings, i) for i in range(1, settings.workers)]
-            status = _work(_Context(settings, evaluator, time.monotonic()), study, progress)
+            status = _work(_Context(settings, pro.evaluator, pro.strategy, time.monotonic()),
+                           pro.study, progress)
     except KeyboardInterrupt:
         status = "interrupted"
-        progress.event("interrupted: finishing cleanly (the running trial is marked failed)")
+        if progress is not None:
+            progress.event("interrupted: finishing cleanly (the running trial is marked failed)")
     finally:
         for p in procs:
             if p.is_alive() and status == "interrupted":
                 os.kill(p.pid, signal.SIGINT)
         for p in procs:
             p.join()
-        progress.close()
-    return _finish(settings, space.hash, status, progress)
+        if progress is not None:
+            progress.close()
+    if progress is None:  # interrupted before anything was written
+        raise KeyboardInterrupt
+    return _finish(settings, pro.space.hash, status, progress, storage0)
 
 
-def _finish(settings: SearchSettings, space_hash: str, status: str, progress: Progress
-            ) -> SearchResult:
+def _finish(settings: SearchSettings, space_hash: str, status: str, progress: Progress,
+            storage0: float = 0.0) -> SearchResult:
+    """Write the outputs and run.json (with the seconds this invocation's process spent in
+    storage, the proposals' counters and the surrogate's held-out rank correlation)."""
     with no_interrupts():
         storage = make_storage(settings.storage_url)
         study = optuna.load_study(study_name=settings.name, storage=storage)
         df = write_outputs(study, settings, final=True)
+        t0 = time.perf_counter()
         if settings.storage is None and settings.storage_url.startswith("journal:"):
             _snapshot_sqlite(settings, storage)
-        c = counts(study)
-        write_run(settings, space_hash, status, {"counts": c.__dict__, "finished": _now()})
+        storage0 -= time.perf_counter() - t0  # the SQLite copy counts as storage time
+        trials = study.get_trials(deepcopy=False)
+        c = counts(trials)
+        extra = {"draws": draw_totals(trials), "surrogate": surrogate_summary(trials),
+                 "storage_s": round(storage_seconds() - storage0, 3)}
+        _write_json(settings.run_dir / "surrogate.json", extra["surrogate"])
+        write_run(settings, space_hash, status, {"counts": c.__dict__, "finished": _now(),
+                                                 **extra})
         progress.log.info(f"run status={status} " + " ".join(
-            f"{k}={v}" for k, v in c.__dict__.items()))
+            f"{k}={v}" for k, v in c.__dict__.items()) + " " + " ".join(
+            f"{k}={v}" for k, v in extra["draws"].items()) + " surrogate_tau="
+            + _fmt(extra["surrogate"]["kendall_tau"]))
     return SearchResult(settings.run_dir, status, c, df)
-
-
-def _evaluator(settings: SearchSettings, space: Any) -> tuple[Evaluator, int]:
-    from nas.proxy import load_splits
-
-    train_data, val_data = load_splits(settings.data, settings.val_data, settings.schedule)
-    k = max(train_data.num_classes, val_data.num_classes)
-    table = None
-    if settings.needs_latency:
-        from nas.cost import LatencyTable
-
-        table = LatencyTable.open(settings.latency_dir, settings.device,
-                                  settings.schedule.threads, settings.input_size)
-    pruner = FrontPruner() if settings.pruning else None
-    return Evaluator(settings, space, train_data, val_data, k, table, pruner), k
 
 
 def _work(ctx: _Context, study: optuna.Study, progress: Progress) -> str:
@@ -184,11 +155,18 @@ def _work(ctx: _Context, study: optuna.Study, progress: Progress) -> str:
                            "is not finding feasible ones (try --strategy random or a wider "
                            "budget)")
             return "stopped"
-        if s.strategy == "random" and s.budget.limits and c.waiting == 0:
-            ev = ctx.evaluator
-            enqueue_random(study, s, ev.space, ev.num_classes, c.total + c.running,
-                           worker=ctx.worker)
+        if c.waiting == 0:
+            ctx.strategy.observe(trials)
+            prop = ctx.strategy.propose(study, trials)
+            if prop is None:
+                progress.event("stopped: the strategy found no new architecture within the "
+                               "budget")
+                return "stopped"
+            enqueue(study, ctx.evaluator.space, prop, ctx.evaluator.num_classes)
         trial = study.ask()
+        _sampler_attrs(trial)
+        if _duplicate(study, trial):
+            continue
         base = trial.user_attrs.get("baseline")
         progress.show(replace(snap, current=f"trial {trial.number}"
                               + (f" (baseline {base})" if base else "")))
@@ -200,6 +178,43 @@ def _work(ctx: _Context, study: optuna.Study, progress: Progress) -> str:
             since_write = 0
         if outcome.state != "infeasible":
             progress.event(_describe(trial.number, outcome, s.objective_list))
+
+
+def _sampler_attrs(trial: optuna.Trial) -> None:
+    """A proposal's sampler bookkeeping (e.g. NSGA-II's generation) into the system attributes
+    where the sampler reads it."""
+    for key, value in (trial.user_attrs.get(A_SAMPLER) or {}).items():
+        with no_interrupts():
+            trial.storage.set_trial_system_attr(trial._trial_id, key, value)  # noqa: SLF001
+
+
+def _duplicate(study: optuna.Study, trial: optuna.Trial) -> bool:
+    """True (and the trial is dropped, never trained) when a lower-numbered trial holds the
+    same architecture: two workers that proposed the same child at the same moment train it
+    once (the lowest number keeps it)."""
+    h = trial.user_attrs.get(A_HASH)
+    if h is None:
+        return False
+    first = next((t.number for t in study.get_trials(deepcopy=False)
+                  if t.number < trial.number and t.user_attrs.get(A_HASH) == h
+                  and not t.user_attrs.get(A_DUPLICATE)), None)
+    if first is None:
+        return False
+    with no_interrupts():
+        trial.set_user_attr(A_DUPLICATE, first)
+        trial.set_user_attr(A_REASON, f"duplicate of trial {first} (proposed by two workers)")
+        study.tell(trial, state=TrialState.FAIL)
+    return True
+
+
+def draw_totals(trials: list[optuna.trial.FrozenTrial]) -> dict[str, int]:
+    """Proposals made, in budget, duplicates skipped (summed over the proposals' records)."""
+    out = {"proposed": 0, "in_budget": 0, "duplicates": 0}
+    for t in trials:
+        d = t.user_attrs.get(A_DRAWS) or {}
+        for k in out:
+            out[k] += int(d.get(k, 0))
+    return out
 
 
 def _evaluate(ctx: _Context, trial: optuna.Trial) -> Outcome:
@@ -242,7 +257,9 @@ def _snapshot(trials: list[optuna.trial.FrozenTrial], s: SearchSettings, c: Coun
         from nas.metrics import pareto_mask
 
         front = int(pareto_mask([t.values for t in done], s.directions).sum())
-    return Snapshot(c, s.trials, best, front, elapsed, s.time_s)
+    tau = surrogate_summary(trials)["kendall_tau"]
+    return Snapshot(c, s.trials, best, front, elapsed, s.time_s, draws=draw_totals(trials),
+                    tau=tau)
 
 
 def _describe(number: int, o: Outcome, objectives) -> str:
@@ -250,7 +267,8 @@ def _describe(number: int, o: Outcome, objectives) -> str:
     res = o.attrs.get("result", {})
     pairs = {"trial": number, "state": o.state}
     if o.values:
-        pairs.update({obj.column: f"{v:.4g}" for obj, v in zip(objectives, o.values)})
+        pairs.update({obj.column: f"{v:.4g}" for obj, v in
+                      zip(objectives, o.values, strict=True)})
     if res.get("wall_s") is not None:
         pairs["wall_s"] = f"{res['wall_s']:.1f}"
     text = " ".join(f"{k}={v}" for k, v in pairs.items())
@@ -272,9 +290,11 @@ def _worker_main(settings: SearchSettings, index: int) -> None:
     try:
         with _term_as_interrupt():
             space = load_space(settings.space)
-            evaluator, _ = _evaluator(settings, space)
-            study = open_study(settings, make_storage(settings.storage_url), worker=index)
-            _work(_Context(settings, evaluator, time.monotonic(), index), study, progress)
+            evaluator = make_evaluator(settings, space)
+            strategy = make_strategy(strategy_context(settings, evaluator, index))
+            study = open_study(settings, make_storage(settings.storage_url), strategy)
+            _work(_Context(settings, evaluator, strategy, time.monotonic(), index), study,
+                  progress)
     except KeyboardInterrupt:
         progress.event(f"worker {index} interrupted")
 
@@ -300,6 +320,16 @@ def _term_as_interrupt():
             signal.signal(signal.SIGTERM, old)
     else:
         yield
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _fmt(v: float | None) -> str:
+    return "" if v is None else f"{v:.3f}"
 
 
 def _now() -> str:

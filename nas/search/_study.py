@@ -1,5 +1,5 @@
-"""The Optuna side of a search: storage, sampler, the trials queued before sampling (baselines
-and a feasible first population), counts, and the cleanup of trials left by a killed process."""
+"""The Optuna side of a search: storage, the study, the trials queued (baselines, the first
+population, each proposal), counts, and the cleanup of trials left by a killed process."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import optuna
+from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
 from nas.errors import NasError
@@ -26,6 +27,9 @@ from nas.search._evaluate import (
     A_WORKER,
 )
 from nas.search._settings import SearchSettings
+from nas.search._signals import no_interrupts
+from nas.search._strategy import A_DUPLICATE, A_HASH, Proposal, Strategy, arch_hash, seen_hashes
+from nas.space import FixedChooser
 
 if TYPE_CHECKING:
     from nas.space import SearchSpace
@@ -33,20 +37,54 @@ if TYPE_CHECKING:
 __all__ = [
     "Counts",
     "counts",
-    "enqueue_random",
+    "enqueue",
     "enqueue_start",
     "fail_stale_trials",
-    "make_sampler",
     "make_storage",
     "open_study",
+    "storage_seconds",
 ]
 
 optuna.logging.set_verbosity(logging.WARNING)
 
 
+_STORAGE_S = [0.0]  # seconds this process spent in storage calls (``storage_seconds``)
+
+
+def storage_seconds() -> float:
+    """Seconds this process has spent inside the storages made by :func:`make_storage`."""
+    return _STORAGE_S[0]
+
+
+def _timed(storage: Any) -> Any:
+    """Count the time of every public storage call (instance attributes shadow the methods)."""
+    import time
+    from functools import wraps
+
+    def wrap(fn):
+        @wraps(fn)
+        def call(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _STORAGE_S[0] += time.perf_counter() - t0
+        return call
+
+    for name in dir(optuna.storages.BaseStorage):
+        if not name.startswith("_") and callable(getattr(storage, name, None)):
+            setattr(storage, name, wrap(getattr(storage, name)))
+    return storage
+
+
 def make_storage(url: str) -> Any:
     """An Optuna storage for ``url``: ``journal:PATH`` is a journal file (safe for several
-    processes, with a file lock), anything else goes to Optuna as an RDB URL."""
+    processes, with a file lock), anything else goes to Optuna as an RDB URL. Its calls are
+    timed (:func:`storage_seconds`)."""
+    return _timed(_make_storage(url))
+
+
+def _make_storage(url: str) -> Any:
     if url.startswith("journal:"):
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
@@ -65,28 +103,15 @@ def make_storage(url: str) -> Any:
                        "URL (sqlite:///path.db, postgresql://...) or journal:PATH") from None
 
 
-def make_sampler(settings: SearchSettings, worker: int = 0, n_existing: int = 0):
-    """The strategy's sampler, seeded from the run's seed, the worker index and the number of
-    trials already in the study, so that a resumed or parallel worker does not replay the
-    suggestions of an earlier one (optuna#3255) and the same history gives the same run."""
-    seed = (settings.seed * 1_000_003 + worker * 7919 + n_existing * 104_729) % (2**31 - 1)
-    if settings.strategy == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if settings.strategy == "tpe":
-        return optuna.samplers.TPESampler(seed=seed,
-                                          n_startup_trials=min(10, settings.population_size),
-                                          multivariate=False)
-    return optuna.samplers.NSGAIISampler(
-        seed=seed, population_size=settings.population_size)
-
-
-def open_study(settings: SearchSettings, storage: Any, worker: int = 0) -> optuna.Study:
+def open_study(settings: SearchSettings, storage: Any, strategy: Strategy) -> optuna.Study:
+    """The run's study; its sampler only replays the fixed parameters of the proposals (the
+    strategy proposes), seeded from the number of trials so far (optuna#3255)."""
     probe = optuna.load_study(study_name=settings.name, storage=storage) if _exists(
         settings.name, storage) else None
     n_existing = len(probe.get_trials(deepcopy=False)) if probe is not None else 0
     study = optuna.create_study(
         study_name=settings.name, storage=storage, directions=settings.directions,
-        sampler=make_sampler(settings, worker, n_existing), load_if_exists=True)
+        sampler=strategy.sampler(n_existing), load_if_exists=True)
     if list(study.directions) != [optuna.study.StudyDirection[d.upper()]
                                   for d in settings.directions]:
         raise NasError(f"study {settings.name!r} in {settings.storage_url} optimises other "
@@ -102,66 +127,60 @@ def _exists(name: str, storage: Any) -> bool:
     return any(s.study_name == name for s in optuna.get_all_study_summaries(storage))
 
 
-def enqueue_start(study: optuna.Study, settings: SearchSettings, space: SearchSpace,
-                  baselines: list[tuple[str, Any]], num_classes: int) -> int:
-    """Queue, once per study, the baselines (fixed architectures) and candidates drawn inside
-    the budget (``sample_within``): the learning strategies' first population (so that it is
-    feasible instead of 4% of random draws), or for random search as many draws as baselines.
-    The two are interleaved, a search candidate first, so that a run stopped early by --time
-    holds both. Returns how many were queued."""
+def enqueue(study: optuna.Study, space: SearchSpace, prop: Proposal,
+            num_classes: int) -> None:
+    """Queue a proposal as a WAITING trial that already holds its parameters (one storage
+    write; asking it then needs no per-parameter write)."""
+    choices: dict[str, list[Any]] = {}
+
+    class _Record:
+        def choose(self, label: str, offered: Any) -> Any:
+            choices[label] = list(offered)
+            return FixedChooser(prop.params).choose(label, offered)
+
+    space.build(_Record(), num_classes=num_classes)
+    template = optuna.trial.create_trial(
+        state=TrialState.WAITING, params={k: prop.params[k] for k in choices},
+        distributions={k: CategoricalDistribution(v) for k, v in choices.items()},
+        user_attrs=prop.attrs)
+    with no_interrupts():
+        study._storage.create_new_trial(study._study_id, template_trial=template)  # noqa: SLF001
+
+
+def enqueue_start(study: optuna.Study, settings: SearchSettings, strategy: Strategy,
+                  baselines: list[tuple[str, Any]]) -> int:
+    """Queue, once per study, the baselines (fixed architectures: with their parameters when
+    they are points of the space, so the strategies see them as such) and the strategy's first
+    population drawn inside the budget (for random search, as many draws as baselines). The two
+    are interleaved, a search candidate first, so that a run stopped early by --time holds both.
+    Returns how many were queued."""
     if study.user_attrs.get("queued"):
         return 0
-    seeded: list[dict[str, Any]] = []
-    if settings.budget.limits:
-        from nas.cost import BudgetInfeasibleError
-
-        count = len(baselines) if settings.strategy == "random" else settings.population_size
-        if settings.trials is not None:  # never queue more candidates than the target
-            count = min(count, settings.trials)
-        for i in range(count):
-            try:
-                arch = space.sample_within(settings.budget, seed=settings.seed * 10_007 + i,
-                                           input_size=settings.input_size,
-                                           num_classes=num_classes)
-            except BudgetInfeasibleError:
-                break  # the gate will say so on the first trial
-            params = space.params(arch)
-            if params is not None:
-                seeded.append(params)
-    base = [{A_BASELINE: name, "arch_json": arch.to_json(indent=None)}
-            for name, arch in baselines]
+    ctx = strategy.ctx
+    seen = seen_hashes(study.get_trials(deepcopy=False))
+    count = len(baselines) if settings.strategy == "random" else settings.population_size
+    if settings.trials is not None:  # never queue more candidates than the target
+        count = min(count, settings.trials)
+    seeded = strategy.first(count, seen)
+    base: list[Proposal | dict[str, Any]] = []
+    for name, arch in baselines:
+        params = ctx.space.params(arch)
+        if params is not None:
+            base.append(Proposal(params, {A_BASELINE: name, A_HASH: arch_hash(arch)}))
+        else:
+            base.append({A_BASELINE: name, "arch_json": arch.to_json(indent=None),
+                         A_HASH: arch_hash(arch)})
     n = 0
     for i in range(max(len(seeded), len(base))):
-        if i < len(seeded):
-            study.enqueue_trial(seeded[i], user_attrs={"seeded": True})
-            n += 1
-        if i < len(base):
-            study.enqueue_trial({}, user_attrs=base[i])
-            n += 1
+        for items in (seeded, base):
+            if i < len(items):
+                item = items[i]
+                if isinstance(item, Proposal):
+                    enqueue(study, ctx.space, item, ctx.num_classes)
+                else:
+                    study.enqueue_trial({}, user_attrs=item)
+                n += 1
     study.set_user_attr("queued", n)
-    return n
-
-
-def enqueue_random(study: optuna.Study, settings: SearchSettings, space: SearchSpace,
-                   num_classes: int, start: int, count: int = 1, worker: int = 0) -> int:
-    """Random search within the budget: uniform draws of the space priced analytically and
-    redrawn until they fit (``sample_within``, microseconds per draw), queued as the next
-    trials, instead of thousands of over-budget Optuna trials. Seeds follow from the run's
-    seed, ``start`` (trials so far) and ``worker``, so a resumed run draws new candidates."""
-    from nas.cost import BudgetInfeasibleError
-
-    n = 0
-    for i in range(start, start + count):
-        seed = (settings.seed * 1_000_003 + i * 7919 + worker * 104_729) % (2**31 - 1)
-        try:
-            arch = space.sample_within(settings.budget, seed, settings.input_size,
-                                       num_classes=num_classes)
-        except BudgetInfeasibleError:
-            return n  # the first trial then shows the gate's verdict
-        params = space.params(arch)
-        if params is not None:
-            study.enqueue_trial(params, user_attrs={"seeded": True})
-            n += 1
     return n
 
 
@@ -201,6 +220,8 @@ def counts(study: optuna.Study | Sequence[optuna.trial.FrozenTrial]) -> Counts:
         if ua.get(A_INFEASIBLE):
             c["infeasible"] += 1
             continue
+        if ua.get(A_DUPLICATE) is not None:
+            continue  # dropped before training: another worker had proposed the same network
         if str(ua.get(A_REASON, "")).startswith("interrupted"):
             c["interrupted"] += 1
             continue

@@ -15,7 +15,7 @@ This package does not import torch.
 """
 
 from nas.space._choosers import Chooser, FixedChooser, RandomChooser
-from nas.space._dims import Dimension
+from nas.space._dims import Dimension, base_label, same_value
 from nas.space._load import load_space, space_names
 from nas.space._space import SearchSpace
 
@@ -26,5 +26,7 @@ __all__ = [
     "RandomChooser",
     "SearchSpace",
     "load_space",
+    "base_label",
+    "same_value",
     "space_names",
 ]

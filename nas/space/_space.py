@@ -120,20 +120,6 @@ class SearchSpace:
         got.pop("name", None)
         return record if got == want else None
 
-    def sample_within(
-        self, budget: Any, seed: int, input_size: tuple[int, int] = (512, 512),
-        num_classes: int = 150,
-    ) -> ArchConfig:
-        """A seeded sample inside every limit of ``budget`` (a ``nas.cost.Budget`` or text such
-        as ``"5GFLOPs"``), priced by the analytic cost model at ``input_size``; raises
-        ``BudgetInfeasibleError`` with the cheapest point's cost when nothing fits. See
-        :func:`nas.cost.sample_within` (imported lazily: this module stays free of torch)."""
-        from nas.cost import Budget, sample_within
-
-        if isinstance(budget, str):
-            budget = Budget.parse(budget)
-        return sample_within(self, budget, seed, input_size, num_classes=num_classes)
-
     def contains(self, arch: ArchConfig) -> bool:
         return self.params(arch) is not None
 

@@ -63,10 +63,11 @@ def test_unwritable_out_is_one_line(capsys):
 
 def test_damaged_study_is_refused_untouched_with_the_way_out(tmp_path, tiny_args, capsys):
     out = tmp_path / "run"
-    argv = ["search", *tiny_args, "--trials", "1", "--out", str(out), "--name", "d"]
+    db = out / "study.db"  # an SQLite study (the default storage is a journal, see below)
+    argv = ["search", *tiny_args, "--storage", f"sqlite:///{db}", "--trials", "1", "--out",
+            str(out), "--name", "d"]
     assert main(argv) == 0
     capsys.readouterr()
-    db = out / "study.db"
     damaged = b"SQLite format 3\x00" + bytes(range(256)) * 64  # a header, then garbage
     db.write_bytes(damaged)
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
@@ -75,3 +76,13 @@ def test_damaged_study_is_refused_untouched_with_the_way_out(tmp_path, tiny_args
     assert err.count("\n") == 1 and "Traceback" not in err
     assert str(db) in err and f"mv {db} {db}.damaged" in err and "nothing was written" in err
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_a_budget_no_architecture_meets_is_refused_before_any_trial(tmp_path, capsys,
+                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "--quiet", "--budget", "1MFLOPs", "--data", "synthetic:64,16"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("nas: error: --budget 1MFLOPs: budget infeasible")
+    assert "the cheapest architecture in hybrid.yaml needs" in err and "GFLOPs at 512x512" in err
+    assert not any(tmp_path.rglob("*")), "nothing may be written"

@@ -60,6 +60,7 @@ def test_train_default_out_dir(capsys, tmp_path, small_arch, monkeypatch):
     (("afformer_tiny", "--input", "8x8"), "input size"),
     (("afformer_tiny", "--epochs", "0"), "epochs must be >= 1"),
     (("no_such_arch",), "unknown architecture"),
+    (("afformer_tiny", "--schedule", "long"), "unknown schedule 'long'"),
     (("afformer_tiny", "--device", "tpu"), "--device"),
 ])
 def test_train_bad_input_is_one_line(capsys, tmp_path, argv, message):
@@ -79,3 +80,20 @@ def test_failed_candidate_exits_1_with_metrics(capsys, tmp_path, small_arch):
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["status"] == "failed" and saved["miou"] is None and saved["reason"]
     assert saved["weights"] is None and not (out / "weights.safetensors").exists()
+
+
+def test_train_full_schedule_on_camvid_writes_val_and_test(capsys, tmp_path, small_arch,
+                                                           camvid_root):
+    arch_file = tmp_path / "arch.yaml"
+    arch_file.write_text(small_arch.to_yaml())
+    out = tmp_path / "full"
+    code, stdout, err = _run(
+        capsys, str(arch_file), "--schedule", "full", "--data", f"camvid:{camvid_root}",
+        "--epochs", "2", "--input", "48x48", "--n-train", "16", "--n-val", "4",
+        "--eval-size", "60x80", "--threads", "1", "--out", str(out), "--json")
+    assert code == 0, err
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["schedule"]["ema_decay"] is not None and saved["eval_epochs"] == [2]
+    assert saved["n_test_images"] == 233 and 0 <= saved["test_miou"] <= 1
+    assert saved["miou"] == saved["epoch_miou"][-1] and saved["plateaued"] in (True, False)
+    assert not (out / "checkpoint.pt").exists()

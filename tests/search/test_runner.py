@@ -26,3 +26,16 @@ def test_bad_profiles(tmp_path):
     p.write_text("kind: ray\nmax_concurent: 2\n")
     with pytest.raises(NasError, match="runner profile .*bad.yaml"):
         load_runner(str(p))
+
+
+def test_the_library_chooses_the_runner_from_the_settings(tiny, monkeypatch):
+    """``run_search`` itself runs a Ray profile on Ray (the CLI does not choose)."""
+    import nas.search._ray as ray_runner
+    from nas.search import run_search
+
+    seen = []
+    monkeypatch.setattr(ray_runner, "run_search_ray",
+                        lambda settings, profile, quiet=False, score=None: seen.append(
+                            (settings.runner, profile.kind)) or "ray ran")
+    assert run_search(tiny(runner="ray-local"), quiet=True) == "ray ran"
+    assert seen == [("ray-local", "ray")]

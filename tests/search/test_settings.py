@@ -51,7 +51,8 @@ def test_bad_settings(kw, message):
 
 def test_storage_defaults(tmp_path):
     s = SearchSettings(name="x", out=tmp_path / "x")
-    assert s.storage_url == f"sqlite:///{(tmp_path / 'x' / 'study.db').resolve()}"
-    assert s.replace(workers=2).storage_url.startswith("journal:")
+    # a journal file in the run folder (copied to study.db when the run stops)
+    assert s.storage_url == f"journal:{(tmp_path / 'x' / 'study.journal').resolve()}"
+    assert s.replace(workers=2).storage_url == s.storage_url
     assert s.replace(storage="sqlite:///other.db").storage_url == "sqlite:///other.db"
     assert SearchSettings(name="y").run_dir.as_posix() == "results/y"

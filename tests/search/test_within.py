@@ -1,4 +1,4 @@
-"""The budget gate and budget-aware sampling."""
+"""Budget-aware sampling (nas.search.sample_within, cheapest, space_report) and the gate."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nas.cost import Budget, BudgetInfeasibleError, cheapest, estimate, space_report, violation
+from nas.cost import Budget, BudgetInfeasibleError, estimate, violation
+from nas.search import cheapest, sample_within, space_report
 from nas.space import load_space
 
 HYBRID = load_space("hybrid")
@@ -22,7 +23,7 @@ def test_sample_within_never_exceeds_the_budget(seed, gflops, mparams):
     text = f"{gflops}GFLOPs" + (f", {mparams}M params" if mparams else "")
     budget = Budget.parse(text)
     try:
-        arch = HYBRID.sample_within(budget, seed=seed)
+        arch = sample_within(HYBRID, budget, seed=seed)
     except BudgetInfeasibleError as exc:
         fits = [c for c in WITNESSES if c.flops <= gflops * 1e9
                 and (mparams is None or c.params <= mparams * 1e6)]
@@ -36,21 +37,21 @@ def test_sample_within_never_exceeds_the_budget(seed, gflops, mparams):
 
 
 def test_sample_within_is_seeded_and_varied():
-    a = [HYBRID.sample_within("5GFLOPs", seed=s) for s in range(6)]
-    b = [HYBRID.sample_within("5GFLOPs", seed=s) for s in range(6)]
+    a = [sample_within(HYBRID, "5GFLOPs", seed=s) for s in range(6)]
+    b = [sample_within(HYBRID, "5GFLOPs", seed=s) for s in range(6)]
     assert a == b
     assert len({x.to_json() for x in a}) > 3
 
 
 def test_tight_budget_falls_back_to_the_walk_from_the_cheapest_point():
     """Plain samples almost never fit 0.5 GFLOPs; the fallback still returns in-budget ones."""
-    archs = [HYBRID.sample_within("0.5GFLOPs", seed=s) for s in range(3)]
+    archs = [sample_within(HYBRID, "0.5GFLOPs", seed=s) for s in range(3)]
     assert all(estimate(a).flops <= 0.5e9 for a in archs)
 
 
 def test_infeasible_budget_reports_the_cheapest_point():
     with pytest.raises(BudgetInfeasibleError) as info:
-        load_space("hrvit").sample_within("5GFLOPs", seed=0)
+        sample_within(load_space("hrvit"), "5GFLOPs", seed=0)
     msg = str(info.value)
     assert msg.startswith("budget infeasible: the cheapest architecture in hrvit.yaml needs")
     assert "GFLOPs at 512x512" in msg

@@ -1,0 +1,196 @@
+"""Choosing the proxy against the converged reference (benchmarks/converged_reference.json).
+
+    flock /tmp/nas-heavy.lock env OMP_WAIT_POLICY=PASSIVE .venv/bin/python \\
+        benchmarks/proxy_choice.py --max-runs 1     # one proxy run (or zero-cost set), report
+    .venv/bin/python benchmarks/proxy_choice.py --max-runs 0        # report only
+
+The architectures are the reference's (``converged_reference.architectures``); only those with
+at least one finished reference run take part, the reference score being the mean over its
+seeds. Candidates, each trained on ``--data`` with seed 0, one architecture per piece:
+
+- proxy schedules (``VARIANTS``): the shipped default; the recipe under which a network leaves
+  the trivial solution (classifier bias at the log class prior, head LR x3, class weights
+  frequency^-0.25); 128x128 crops (the coarsest stride-32 branch sees 4x4, not 3x3) with the
+  same images x pixels as the default; and both;
+- each scored five ways from its curves (``nas.proxy.SCORE_KINDS``: final mIoU, mean of the
+  last two, area under the mIoU curve, minus the last training loss, the asymptote of
+  ``a - b / epoch``);
+- training-free scores (``nas.proxy.zero_cost_scores`` at 64x64, seed 0), FLOPs alone, params
+  alone, and the best rank-average of two of all the above (best of many: optimistic on few
+  architectures).
+
+Printed: Kendall tau against the reference with a bootstrap 90% interval over architectures
+for every candidate and score, the reference's own seed-to-seed tau (the ceiling), the median
+and max wall time of each schedule, and the share of its runs left at a constant prediction
+(at most one class with a non-zero IoU on the validation split). Cached in
+``benchmarks/proxy_choice.json`` (committed) keyed by (arch, schedule, seed, data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from converged_reference import (  # noqa: E402 - the reference's own definitions
+    DEFAULT_DATA,
+    FULL_SCHEDULE,
+    architectures,
+    data_path,
+    fmt_tau,
+    kendall_ci,
+    load_db,
+    run_key,
+)
+
+from nas.proxy import (  # noqa: E402
+    DEFAULT_SCHEDULE,
+    SCORE_KINDS,
+    curve_score,
+    load_splits,
+    train,
+    zero_cost_scores,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+JSON = ROOT / "benchmarks" / "proxy_choice.json"
+COMMAND = ("flock /tmp/nas-heavy.lock env OMP_WAIT_POLICY=PASSIVE .venv/bin/python "
+           "benchmarks/proxy_choice.py --max-runs 1")
+_RECIPE = {"bias_prior": True, "head_lr_mult": 3.0, "class_weight_power": 0.25}
+# 128x128 crops at the default's images x pixels: 128 * 96^2 / 128^2 = 72 images
+_CROP = {"train_size": (128, 128), "n_train": 72}
+VARIANTS = {
+    "default": DEFAULT_SCHEDULE,
+    "prior": DEFAULT_SCHEDULE.replace(**_RECIPE),
+    "crop128": DEFAULT_SCHEDULE.replace(**_CROP),
+    "prior+crop128": DEFAULT_SCHEDULE.replace(**_RECIPE, **_CROP),
+}
+
+
+def _save(db: dict, data: str) -> None:
+    obj = {"what": "proxy runs and zero-cost scores of benchmarks/proxy_choice.py",
+           "command": COMMAND, "data": data,
+           "variants": {k: v.to_dict() for k, v in VARIANTS.items()}, "runs": db}
+    tmp = JSON.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1) + "\n")
+    os.replace(tmp, JSON)
+
+
+def _constant(rec: dict) -> bool:
+    per = [v for v in rec.get("per_class_iou") or [] if v is not None]
+    return sum(v > 0 for v in per) <= 1
+
+
+def _piece(args, archs, db) -> bool:
+    for arch in archs:
+        zkey = run_key(arch, DEFAULT_SCHEDULE.replace(train_size=(64, 64)), 0, "zero-cost")
+        if zkey not in db:
+            db[zkey] = {"name": arch.name, "kind": "zero_cost",
+                        **zero_cost_scores(arch, seed=0, input_size=(64, 64), batch=8)}
+            _save(db, args.data)
+            print(f"{arch.name}: zero-cost {db[zkey]}", flush=True)
+            return True
+        for variant, schedule in VARIANTS.items():
+            key = run_key(arch, schedule, 0, args.data)
+            if key in db:
+                continue
+            tr, va = load_splits(data_path(args.data), None, schedule)
+            r = train(arch, tr, va, schedule, seed=0).to_dict()
+            db[key] = {"name": arch.name, "kind": "proxy", "variant": variant,
+                       **{k: r[k] for k in ("status", "miou", "epoch_miou", "eval_epochs",
+                                            "loss_curve", "per_class_iou", "wall_s")}}
+            _save(db, args.data)
+            print(f"{arch.name} {variant}: mIoU {r['miou']} in {r['wall_s']:.0f} s", flush=True)
+            return True
+    return False
+
+
+def _report(archs, ref_db, db, args) -> None:
+    ref: dict[str, list[float]] = {}
+    by_seed: dict[int, dict[str, float]] = {}
+    for rec in ref_db.values():
+        if rec["miou"] is not None:
+            ref.setdefault(rec["name"], []).append(rec["miou"])
+            by_seed.setdefault(rec["seed"], {})[rec["name"]] = rec["miou"]
+    names = [a.name for a in archs if a.name in ref]
+    target = [float(np.mean(ref[n])) for n in names]
+    print(f"# reference: {len(names)} architectures with a finished full-schedule run "
+          f"({sum(map(len, ref.values()))} runs)")
+    if 0 in by_seed and 1 in by_seed:
+        both = [n for n in names if n in by_seed[0] and n in by_seed[1]]
+        print(fmt_tau("reference seed 0 vs seed 1 (the ceiling)",
+                      kendall_ci([by_seed[0][n] for n in both], [by_seed[1][n] for n in both])))
+    cols: dict[str, list[float]] = {}
+    first = {r["name"]: r for r in ref_db.values()}
+    cols["FLOPs only"] = [first[n]["gflops_512"] for n in names]
+    cols["params only"] = [first[n]["params_m"] for n in names]
+    zero = {r["name"]: r for r in db.values() if r["kind"] == "zero_cost"}
+    for score in ("synflow", "zico", "naswot"):
+        cols[f"zero-cost {score}"] = [zero[n][score] if n in zero else np.nan for n in names]
+    proxy = {(r["name"], r["variant"]): r for r in db.values() if r["kind"] == "proxy"}
+    for variant in VARIANTS:
+        runs = [proxy[(n, variant)] for n in names if (n, variant) in proxy]
+        for kind in SCORE_KINDS:
+            cols[f"proxy {variant}, {kind}"] = [
+                curve_score(proxy[(n, variant)], kind) if (n, variant) in proxy else np.nan
+                for n in names]
+            cols[f"proxy {variant}, {kind}"] = [np.nan if v is None else v
+                                                for v in cols[f"proxy {variant}, {kind}"]]
+        if runs:
+            wall = [r["wall_s"] for r in runs]
+            const = sum(_constant(r) for r in runs if r["status"] == "ok")
+            print(f"# proxy {variant}: {len(runs)} runs, wall median {np.median(wall):.0f} s, "
+                  f"max {max(wall):.0f} s; left at a constant prediction: {const} of "
+                  f"{len(runs)} ({const / len(runs):.0%})")
+    results = {label: kendall_ci(v, target) for label, v in cols.items()}
+    for label, t in results.items():
+        print(fmt_tau(label, t))
+    best, best_t = None, None
+    for a, b in itertools.combinations(cols, 2):
+        x = np.array(cols[a], float)
+        y = np.array(cols[b], float)
+        if np.isnan(x).all() or np.isnan(y).all():
+            continue
+        rank = _rank(x) + _rank(y)
+        t = kendall_ci(rank, target)
+        if np.isfinite(t[0]) and (best_t is None or t[0] > best_t[0]):
+            best, best_t = f"{a} + {b}", t
+    if best is not None:
+        print(fmt_tau(f"best pair (rank average): {best}", best_t))
+
+
+def _rank(x: np.ndarray) -> np.ndarray:
+    from scipy.stats import rankdata
+
+    out = np.full(len(x), np.nan)
+    ok = np.isfinite(x)
+    out[ok] = rankdata(x[ok])
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", default=DEFAULT_DATA)
+    p.add_argument("--samples", type=int, default=6)
+    p.add_argument("--max-runs", type=int, default=1)
+    args = p.parse_args()
+    archs = architectures(args.samples)
+    ref_db = {k: v for k, v in load_db().items()
+              if any(k == run_key(a, FULL_SCHEDULE, v["seed"], args.data) for a in archs)}
+    with_ref = [a for a in archs if any(r["name"] == a.name for r in ref_db.values())]
+    db = json.loads(JSON.read_text())["runs"] if JSON.is_file() else {}
+    for _ in range(args.max_runs):
+        if not _piece(args, with_ref, db):
+            print("# every proxy run of the architectures with a reference is done", flush=True)
+            break
+    _report(archs, ref_db, db, args)
+
+
+if __name__ == "__main__":
+    main()
