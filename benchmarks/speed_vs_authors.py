@@ -8,7 +8,8 @@ For HRViT-b1, MPViT-tiny and AFFormer-base, at the published size and scaled int
 (ours: ``build_model(arch).backbone``; theirs: the authors' ``HRViT.forward_features``,
 ``MPViT.forward_features``, ``AFFormer.forward``) on the same random batch (8 x 3 x 96 x 96),
 the same loss (mean square of every returned feature map), AdamW (timm, lr 1e-3, wd 0.01) and
-the same ``--threads``. Steps of the two alternate in one process, so that other jobs on a
+the same ``--threads`` (HRViT at 224x224: the authors' code runs only where the 1/32 map is
+a multiple of its 7-wide window). Steps of the two alternate in one process, so that other jobs on a
 shared machine slow both alike; the printed figure is the median step time of each and the
 ratio of the medians.
 
@@ -79,6 +80,7 @@ from functools import partial
 import numpy as np
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from timm.layers import DropPath, trunc_normal_
 from torch import einsum, nn
 
@@ -135,7 +137,12 @@ def their_backbone(name: str, arch, mods: dict) -> tuple[torch.nn.Module, callab
         ch = [tuple(w) for w in widths]
         # HRViT's 6 stage entries: (b1), (b1, b2), (b1..b3) x 2, (b1..b4) x 2
         channel_list = (ch[0], ch[1], ch[2], ch[2], ch[3], ch[3])
-        dim_head = arch.stages[-1].branches[0].width // arch.stages[-1].branches[0].mixer.heads
+        # their dim_head is one for all branches: the largest <= ours that splits every half
+        # (head count does not change attention FLOPs; published: 32, as ours)
+        first = arch.stages[-1].branches[0]
+        dim_head = first.width // first.mixer.heads
+        while any(w // 2 >= dim_head and (w // 2) % dim_head for w in ch[3]):
+            dim_head -= 1  # their stripes split each half-width into heads of dim_head
         m = mods["hrvit"].HRViT(
             stride=4, channels=arch.stem.width, channel_list=channel_list,
             block_list=((1,), (1, 1), (1, 1, 6), (1, 1, 6), (1, 1, 6, 2), (1, 1, 2, 2)),
@@ -215,8 +222,11 @@ def main() -> None:
         print(f"# theirs skipped: {why}")
     print(f"{'arch':18s} {'params':>9s} {'theirs':>9s} {'ours img/s':>10s} {'theirs':>7s} "
           f"{'ratio':>6s} {'GFLOP/s':>8s} {'%fp32':>6s} {'%bf16':>6s}")
-    x = torch.randn(b, 3, c, c, generator=torch.Generator().manual_seed(0))
     for name in args.names:
+        # the authors' HRViT reshapes every branch into whole 7-wide windows: it runs only
+        # where the 1/32 map is a multiple of 7 (224x224), so HRViT is compared there
+        c = 224 if name == "hrvit_b1" and mods and args.crop % 224 else args.crop
+        x = torch.randn(b, 3, c, c, generator=torch.Generator().manual_seed(0))
         for arch in (nas.load_arch(name), scale_to_fit(nas.load_arch(name), "5GFLOPs")):
             torch.manual_seed(0)
             ours = nas.build_model(arch).backbone.train()
@@ -232,7 +242,7 @@ def main() -> None:
             gfs = 6 * count_flops(ours, (c, c)) / 1e9 * ips["ours"]
             th = f"{ips['theirs']:7.1f} {ips['ours'] / ips['theirs']:6.2f}" if tp else \
                 f"{'-':>7s} {'-':>6s}"
-            print(f"{arch.name:18s} {_params(ours):9d} {tp or '-':>9} {ips['ours']:10.1f} {th} "
+            print(f"{arch.name + f'@{c}':18s} {_params(ours):9d} {tp or '-':>9} {ips['ours']:10.1f} {th} "
                   f"{gfs:8.1f} {gfs / peak32:6.1%} {gfs / peak16:6.1%}", flush=True)
     tmp.cleanup()
 
