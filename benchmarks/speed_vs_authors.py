@@ -242,7 +242,8 @@ def main() -> None:
             gfs = 6 * count_flops(ours, (c, c)) / 1e9 * ips["ours"]
             th = f"{ips['theirs']:7.1f} {ips['ours'] / ips['theirs']:6.2f}" if tp else \
                 f"{'-':>7s} {'-':>6s}"
-            print(f"{arch.name + f'@{c}':18s} {_params(ours):9d} {tp or '-':>9} {ips['ours']:10.1f} {th} "
+            label = f"{arch.name}@{c}"
+            print(f"{label:18s} {_params(ours):9d} {tp or '-':>9} {ips['ours']:10.1f} {th} "
                   f"{gfs:8.1f} {gfs / peak32:6.1%} {gfs / peak16:6.1%}", flush=True)
     tmp.cleanup()
 
