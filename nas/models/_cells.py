@@ -8,7 +8,7 @@ from torch import nn
 
 from nas.arch import BranchConfig
 from nas.models._blocks import Stack
-from nas.models._layers import ConvBN, ConvPath, DWConvBN, to_map, to_tokens
+from nas.models._layers import ConvBN, ConvPath, DWConvBN, Pointwise, to_map, to_tokens
 from nas.models._tally import HW, Tally, bn, conv, down, ln
 
 __all__ = ["AFCell", "Fusion", "HRCell", "MPCell", "cell_cost", "make_cell"]
@@ -22,7 +22,7 @@ class HRCell(nn.Module):
         super().__init__()
         c = cfg.width
         self.embed = nn.Sequential(
-            nn.Conv2d(cin, c, 1), nn.Conv2d(c, c, 3, stride, 1, groups=c)
+            Pointwise(cin, c), nn.Conv2d(c, c, 3, stride, 1, groups=c)
         )
         self.embed_norm = nn.LayerNorm(c)
         self.stack = Stack(c, depth, cfg.mixer, cfg.ffn, pos_enc=False, eps=1e-5)
@@ -168,10 +168,10 @@ class Fusion(nn.Module):
                     r = so // si
                     row.append(nn.Sequential(
                         nn.Conv2d(ci, ci, r + 1, r, r // 2, groups=ci, bias=False),
-                        nn.BatchNorm2d(ci), nn.Conv2d(ci, co, 1), nn.BatchNorm2d(co),
+                        nn.BatchNorm2d(ci), Pointwise(ci, co), nn.BatchNorm2d(co),
                     ))
                 else:
-                    row.append(nn.Sequential(nn.Conv2d(ci, co, 1), nn.BatchNorm2d(co)))
+                    row.append(nn.Sequential(Pointwise(ci, co), nn.BatchNorm2d(co)))
             self.paths.append(row)
         self.act = nn.GELU()
 

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas.arch import HeadConfig
+from nas.models._layers import Pointwise
 from nas.models._tally import HW, Tally, bn, conv, ln
 
 __all__ = ["ClsHead", "SegFormerHead", "head_cost", "make_head"]
@@ -20,12 +21,12 @@ class SegFormerHead(nn.Module):
     def __init__(self, channels: tuple[int, ...], cfg: HeadConfig, num_classes: int):
         super().__init__()
         w = cfg.width
-        self.proj = nn.ModuleList(nn.Conv2d(c, w, 1) for c in channels)
+        self.proj = nn.ModuleList(Pointwise(c, w) for c in channels)
         self.fuse = nn.Sequential(
-            nn.Conv2d(w * len(channels), w, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU()
+            Pointwise(w * len(channels), w, bias=False), nn.BatchNorm2d(w), nn.ReLU()
         )
         self.dropout = nn.Dropout2d(cfg.dropout)
-        self.classifier = nn.Conv2d(w, num_classes, 1)
+        self.classifier = Pointwise(w, num_classes)
 
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
         size = feats[0].shape[-2:]
@@ -54,10 +55,10 @@ class ClsHead(nn.Module):
         super().__init__()
         w = cfg.width
         self.squeeze = nn.Sequential(
-            nn.Conv2d(channels[-1], w, 1, bias=False), nn.GroupNorm(cfg.gn_groups, w), nn.ReLU()
+            Pointwise(channels[-1], w, bias=False), nn.GroupNorm(cfg.gn_groups, w), nn.ReLU()
         )
         self.dropout = nn.Dropout2d(cfg.dropout)
-        self.classifier = nn.Conv2d(w, num_classes, 1)
+        self.classifier = Pointwise(w, num_classes)
 
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
         return self.classifier(self.dropout(self.squeeze(feats[-1])))

@@ -4,11 +4,12 @@ the inverted-residual conv path, and token <-> map reshapes."""
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from nas.models._tally import HW, Tally, bn, conv
 
-__all__ = ["ConvBN", "ConvPath", "DWConvBN", "to_map", "to_tokens"]
+__all__ = ["ConvBN", "ConvPath", "DWConvBN", "Pointwise", "to_map", "to_tokens"]
 
 
 def to_tokens(x: torch.Tensor) -> torch.Tensor:
@@ -21,12 +22,29 @@ def to_map(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
     return x.transpose(1, 2).reshape(x.shape[0], -1, h, w)
 
 
+class Pointwise(nn.Conv2d):
+    """A 1x1 convolution (same parameters, init and state-dict names as ``nn.Conv2d(cin, cout,
+    1)``) computed as one matmul over the channels: ``linear`` on the (B, H, W, C) view. On a
+    channels-last map that view is free, and the output is channels-last again; on 2 CPU
+    threads a oneDNN 1x1 convolution (and its backward) on the small maps of a proxy step costs
+    several times the matmul. fvcore counts ``linear`` as the conv's multiply-adds, so FLOPs
+    are unchanged."""
+
+    def __init__(self, cin: int, cout: int, bias: bool = True):
+        super().__init__(cin, cout, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.linear(x.permute(0, 2, 3, 1), self.weight.flatten(1), self.bias)
+        return y.permute(0, 3, 1, 2)
+
+
 class ConvBN(nn.Sequential):
     """Conv (no bias) + BatchNorm + optional Hardswish: MPViT's ``Conv2d_BN``."""
 
     def __init__(self, cin: int, cout: int, kernel: int = 1, stride: int = 1, act: bool = False):
         super().__init__(
-            nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False),
+            Pointwise(cin, cout, bias=False) if kernel == 1 and stride == 1
+            else nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False),
             nn.BatchNorm2d(cout),
             nn.Hardswish() if act else nn.Identity(),
         )
@@ -43,7 +61,7 @@ class DWConvBN(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int = 1):
         super().__init__()
         self.dw = nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False)
-        self.pw = nn.Conv2d(cin, cout, 1, bias=False)
+        self.pw = Pointwise(cin, cout, bias=False)
         self.bn = nn.BatchNorm2d(cout)
         self.act = nn.Hardswish()
 

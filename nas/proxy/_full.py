@@ -29,7 +29,7 @@ from torch import nn
 from nas.data import IGNORE_INDEX, SegData, augment, normalize
 from nas.proxy._checkpoint import fingerprint, load_checkpoint, save_checkpoint
 from nas.proxy._metrics import metrics_from_confusion
-from nas.proxy._recipe import apply_recipe, params_for
+from nas.proxy._recipe import apply_recipe
 from nas.proxy._schedule import FULL_SCHEDULE, FullSchedule
 from nas.proxy._train import (
     ProxyResult,
@@ -43,6 +43,7 @@ from nas.proxy._train import (
     _make_model,
     _run_context,
     evaluate,
+    optimisation,
     prepare_data,
 )
 
@@ -163,8 +164,6 @@ def _fit_full(
     device: torch.device, key: str, checkpoint, state, callback, on_step, result: FullResult,
     deadline: float | None,
 ) -> nn.Module:
-    from timm.optim import create_optimizer_v2
-    from timm.scheduler import CosineLRScheduler
     from timm.utils import ModelEmaV3
 
     n = len(tr)
@@ -173,18 +172,9 @@ def _fit_full(
     total = steps_per_epoch * schedule.epochs
     warmup = min(int(round(schedule.warmup_epochs * steps_per_epoch)), total - 1)
     weights = apply_recipe(model, tr.masks, k, schedule, device)  # no-op unless asked
-    optimizer = create_optimizer_v2(params_for(model, schedule), opt="adamw", lr=schedule.lr,
-                                    weight_decay=schedule.weight_decay)
-    scheduler = CosineLRScheduler(
-        optimizer, t_initial=max(1, total - warmup), lr_min=schedule.lr * schedule.min_lr_ratio,
-        warmup_t=warmup, warmup_lr_init=schedule.lr * 1e-3, warmup_prefix=True,
-        t_in_epochs=False,
-    )
+    optimizer, scheduler, scaler = optimisation(model, schedule, total, warmup, device)
     ema = ModelEmaV3(model, decay=schedule.ema_decay, use_warmup=True) \
         if schedule.ema_decay else None
-    scaler = None
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        scaler = torch.amp.GradScaler("cuda")
     gen = torch.Generator().manual_seed(seed)
     update, start = 0, 1
     if state is not None:
@@ -270,7 +260,8 @@ def _train_epoch(model, optimizer, scheduler, scaler, ema, images, masks, schedu
         else:
             loss.backward()
         if schedule.grad_clip is not None:
-            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), schedule.grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), schedule.grad_clip,
+                                                  foreach=True)
             if not math.isfinite(float(norm)) and scaler is None:
                 raise _Diverged(f"gradient norm became {float(norm)} at epoch {epoch}, "
                                 f"step {step + 1}")

@@ -272,21 +272,18 @@ def _fail(result: ProxyResult, reason: str) -> None:
     result.pixel_acc = None
 
 
-def _fit(
-    model: nn.Module, tr: SegData, va: SegData, k: int, schedule: Schedule, seed: int,
-    device: torch.device, callback, on_step, result: ProxyResult,
-) -> None:
+
+def optimisation(model: nn.Module, schedule: Schedule, total: int, warmup: int,
+                 device: torch.device) -> tuple[Any, Any, Any]:
+    """The optimizer, LR scheduler and (fp16 CUDA only) grad scaler of a run, for the proxy and
+    the full schedule alike: timm's AdamW (no decay on norms and biases; ``foreach``: one
+    multi-tensor kernel per op instead of one per parameter, about 1/6 of a scaled HRViT-b1 step
+    with its ~600 tensors), a linear warm-up over ``warmup`` steps, then a per-step cosine."""
     from timm.optim import create_optimizer_v2
     from timm.scheduler import CosineLRScheduler
 
-    n = len(tr)
-    bs = min(schedule.batch_size, n)
-    steps_per_epoch = n // bs  # drop the last partial batch (BatchNorm and equal step sizes)
-    total = steps_per_epoch * schedule.epochs
-    warmup = min(int(round(schedule.warmup_epochs * steps_per_epoch)), total - 1)
-    weights = apply_recipe(model, tr.masks, k, schedule, device)  # no-op unless asked
     optimizer = create_optimizer_v2(params_for(model, schedule), opt="adamw", lr=schedule.lr,
-                                    weight_decay=schedule.weight_decay)
+                                    weight_decay=schedule.weight_decay, foreach=True)
     scheduler = CosineLRScheduler(
         optimizer, t_initial=max(1, total - warmup), lr_min=schedule.lr * schedule.min_lr_ratio,
         warmup_t=warmup, warmup_lr_init=schedule.lr * 1e-3, warmup_prefix=True,
@@ -295,6 +292,19 @@ def _fit(
     scaler = None
     if device.type == "cuda" and not torch.cuda.is_bf16_supported():
         scaler = torch.amp.GradScaler("cuda")
+    return optimizer, scheduler, scaler
+
+def _fit(
+    model: nn.Module, tr: SegData, va: SegData, k: int, schedule: Schedule, seed: int,
+    device: torch.device, callback, on_step, result: ProxyResult,
+) -> None:
+    n = len(tr)
+    bs = min(schedule.batch_size, n)
+    steps_per_epoch = n // bs  # drop the last partial batch (BatchNorm and equal step sizes)
+    total = steps_per_epoch * schedule.epochs
+    warmup = min(int(round(schedule.warmup_epochs * steps_per_epoch)), total - 1)
+    weights = apply_recipe(model, tr.masks, k, schedule, device)  # no-op unless asked
+    optimizer, scheduler, scaler = optimisation(model, schedule, total, warmup, device)
     gen = torch.Generator().manual_seed(seed)
     images = tr.images.to(device)
     masks = tr.masks.to(device)
@@ -325,7 +335,8 @@ def _fit(
             else:
                 loss.backward()
             if schedule.grad_clip is not None:
-                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), schedule.grad_clip)
+                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), schedule.grad_clip,
+                                                      foreach=True)
                 if not math.isfinite(float(norm)) and scaler is None:
                     raise _Diverged(f"gradient norm became {float(norm)} at epoch {epoch}, "
                                     f"step {step + 1}")
