@@ -8,7 +8,8 @@ from nas.search import SearchSettings, parse_duration, parse_objectives
 def test_default_objectives_follow_the_budget():
     assert [o.name for o in parse_objectives(None, Budget.parse("5GFLOPs"))] == ["miou", "flops"]
     assert [o.name for o in parse_objectives(None, Budget.parse("5GFLOPs, 30ms"))] == [
-        "miou", "flops", "latency"]
+        "miou", "flops", "latency_ms"]  # one name per metric (nas.metrics): latency_ms
+    assert [o.name for o in parse_objectives("miou,latency", Budget())] == ["miou", "latency_ms"]
     objs = parse_objectives("params, miou", Budget())
     assert [(o.name, o.direction) for o in objs] == [("miou", "maximize"),
                                                      ("params", "minimize")]
