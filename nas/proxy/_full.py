@@ -15,7 +15,6 @@ resumed run bit-identical, which the trainer libraries (Lightning, Accelerate) d
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from nas.data import IGNORE_INDEX, SegData, augment, normalize
+from nas.data import SegData
 from nas.proxy._checkpoint import fingerprint, load_checkpoint, save_checkpoint
 from nas.proxy._metrics import metrics_from_confusion
 from nas.proxy._recipe import apply_recipe
@@ -42,6 +40,7 @@ from nas.proxy._train import (
     _is_prune,
     _make_model,
     _run_context,
+    _train_epoch,
     evaluate,
     optimisation,
     prepare_data,
@@ -232,52 +231,6 @@ def _fit_full(
             raise Paused(epoch, schedule.epochs)
     _score(result, schedule)
     return scored
-
-
-def _train_epoch(model, optimizer, scheduler, scaler, ema, images, masks, schedule, gen, device,
-                 bs, steps_per_epoch, update, epoch, on_step, weights=None
-                 ) -> tuple[list[float], int]:
-    """One epoch of the proxy's step (see :func:`nas.proxy.train`), plus the EMA update."""
-    model.train()
-    order = torch.randperm(len(images), generator=gen)
-    losses: list[float] = []
-    for step in range(steps_per_epoch):
-        idx = order[step * bs:(step + 1) * bs].to(device)
-        x, y = augment(images[idx], masks[idx], schedule.train_size, gen,
-                       schedule.scale_range, schedule.flip)
-        if not bool((y != IGNORE_INDEX).any()):
-            continue
-        with _autocast(schedule, device):
-            logits = model(normalize(x))
-        loss = F.cross_entropy(logits.float(), y, weight=weights, ignore_index=IGNORE_INDEX)
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            raise _Diverged(f"training loss became {value} at epoch {epoch}, step {step + 1}")
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-        else:
-            loss.backward()
-        if schedule.grad_clip is not None:
-            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), schedule.grad_clip,
-                                                  foreach=True)
-            if not math.isfinite(float(norm)) and scaler is None:
-                raise _Diverged(f"gradient norm became {float(norm)} at epoch {epoch}, "
-                                f"step {step + 1}")
-        if scaler is not None:
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.step()
-        update += 1
-        scheduler.step_update(num_updates=update)
-        if ema is not None:
-            ema.update(model, step=update)
-        losses.append(value)
-        if on_step is not None:
-            on_step(epoch, step + 1, steps_per_epoch, value)
-    return losses, update
 
 
 def _score(result: FullResult, schedule: FullSchedule) -> None:

@@ -311,45 +311,10 @@ def _fit(
     train_s = 0.0
     update = 0
     for epoch in range(1, schedule.epochs + 1):
-        model.train()
         t_epoch = time.perf_counter()
-        order = torch.randperm(n, generator=gen)
-        losses = []
-        for step in range(steps_per_epoch):
-            idx = order[step * bs:(step + 1) * bs].to(device)
-            x, y = augment(images[idx], masks[idx], schedule.train_size, gen,
-                           schedule.scale_range, schedule.flip)
-            if not bool((y != IGNORE_INDEX).any()):
-                continue  # nothing to learn from (all ignore): skip rather than divide by 0
-            x = normalize(x)
-            with _autocast(schedule, device):
-                logits = model(x)
-            loss = F.cross_entropy(logits.float(), y, weight=weights, ignore_index=IGNORE_INDEX)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise _Diverged(f"training loss became {value} at epoch {epoch}, step {step + 1}")
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-            else:
-                loss.backward()
-            if schedule.grad_clip is not None:
-                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), schedule.grad_clip,
-                                                      foreach=True)
-                if not math.isfinite(float(norm)) and scaler is None:
-                    raise _Diverged(f"gradient norm became {float(norm)} at epoch {epoch}, "
-                                    f"step {step + 1}")
-            if scaler is not None:
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                optimizer.step()
-            update += 1
-            scheduler.step_update(num_updates=update)
-            losses.append(value)
-            if on_step is not None:
-                on_step(epoch, step + 1, steps_per_epoch, value)
+        losses, update = _train_epoch(model, optimizer, scheduler, scaler, None, images, masks,
+                                      schedule, gen, device, bs, steps_per_epoch, update, epoch,
+                                      on_step, weights)
         train_s += time.perf_counter() - t_epoch
         result.loss_curve.append(sum(losses) / len(losses) if losses else float("nan"))
         result.epochs_run = epoch
@@ -366,3 +331,51 @@ def _fit(
         if callback is not None:
             if callback(epoch, m.miou) is False:
                 raise Pruned(f"pruned by the callback after epoch {epoch}")
+
+
+def _train_epoch(model, optimizer, scheduler, scaler, ema, images, masks, schedule, gen, device,
+                 bs, steps_per_epoch, update, epoch, on_step, weights=None
+                 ) -> tuple[list[float], int]:
+    """One training epoch: a seeded permutation, then per batch augment, forward, loss, backward,
+    clip, step and LR update (and the EMA update when ``ema`` is given); the proxy
+    (:func:`train`) and the full schedule share it. Returns the step losses and the update count."""
+    model.train()
+    order = torch.randperm(len(images), generator=gen)
+    losses: list[float] = []
+    for step in range(steps_per_epoch):
+        idx = order[step * bs:(step + 1) * bs].to(device)
+        x, y = augment(images[idx], masks[idx], schedule.train_size, gen,
+                       schedule.scale_range, schedule.flip)
+        if not bool((y != IGNORE_INDEX).any()):
+            continue
+        with _autocast(schedule, device):
+            logits = model(normalize(x))
+        loss = F.cross_entropy(logits.float(), y, weight=weights, ignore_index=IGNORE_INDEX)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise _Diverged(f"training loss became {value} at epoch {epoch}, step {step + 1}")
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+        else:
+            loss.backward()
+        if schedule.grad_clip is not None:
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), schedule.grad_clip,
+                                                  foreach=True)
+            if not math.isfinite(float(norm)) and scaler is None:
+                raise _Diverged(f"gradient norm became {float(norm)} at epoch {epoch}, "
+                                f"step {step + 1}")
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        update += 1
+        scheduler.step_update(num_updates=update)
+        if ema is not None:
+            ema.update(model, step=update)
+        losses.append(value)
+        if on_step is not None:
+            on_step(epoch, step + 1, steps_per_epoch, value)
+    return losses, update
