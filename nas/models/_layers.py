@@ -37,6 +37,11 @@ class Pointwise(nn.Conv2d):
         y = F.linear(x.permute(0, 2, 3, 1), self.weight.flatten(1), self.bias)
         return y.permute(0, 3, 1, 2)
 
+    @staticmethod
+    def cost(cin: int, cout: int, out: HW, bias: bool = True) -> Tally:
+        """The 1x1 convolution's params and multiply-adds (fvcore counts the ``linear`` alike)."""
+        return conv(cin, cout, 1, out, bias=bias)
+
 
 class ConvBN(nn.Sequential):
     """Conv (no bias) + BatchNorm + optional Hardswish: MPViT's ``Conv2d_BN``."""

@@ -36,11 +36,22 @@ def _table(run: Path) -> pd.DataFrame:
     return pd.read_parquet(run / "trials.parquet")
 
 
+def _storage(run: Path):
+    """The run's live study: the journal file (the default storage; ``study.db`` is only its copy
+    at the end), or ``study.db`` when the run used SQLite."""
+    journal = run / "study.journal"
+    if journal.exists():
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        return JournalStorage(JournalFileBackend(str(journal)))
+    return f"sqlite:///{run / 'study.db'}"
+
+
 def _study_trials(run: Path, name: str = "p"):
     import optuna
 
-    storage = f"sqlite:///{run / 'study.db'}"
-    return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+    return optuna.load_study(study_name=name, storage=_storage(run)).get_trials(deepcopy=False)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

@@ -31,9 +31,20 @@ def _start(run: Path, args: list[str]) -> subprocess.Popen:
                             env=env)
 
 
+def _storage(run: Path):
+    """The run's live study: the journal file (the default storage; ``study.db`` is only its copy
+    at the end), or ``study.db`` when the run used SQLite."""
+    journal = run / "study.journal"
+    if journal.exists():
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        return JournalStorage(JournalFileBackend(str(journal)))
+    return f"sqlite:///{run / 'study.db'}"
+
+
 def _study(run: Path) -> list[optuna.trial.FrozenTrial]:
-    storage = f"sqlite:///{run / 'study.db'}"
-    return optuna.load_study(study_name="soak", storage=storage).get_trials(deepcopy=False)
+    return optuna.load_study(study_name="soak", storage=_storage(run)).get_trials(deepcopy=False)
 
 
 def _finished(trials) -> dict[int, tuple]:
@@ -88,7 +99,7 @@ def test_kill_9_soak(tmp_path, tiny_args):
         while time.monotonic() - t0 < 240:  # wait for one more finished trial, then a bit
             if proc.poll() is not None:
                 break
-            if (run / "study.db").exists():
+            if (run / "study.journal").exists() or (run / "study.db").exists():
                 try:
                     if len(_trained_archs(_study(run))) >= target:
                         break
