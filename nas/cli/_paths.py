@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from nas.errors import NasError
 
-__all__ = ["writable_dir"]
+__all__ = ["check_device", "writable_dir"]
 
 
 def writable_dir(path: str | Path, option: str = "--out") -> Path:
@@ -24,3 +25,16 @@ def writable_dir(path: str | Path, option: str = "--out") -> Path:
         raise NasError(f"{option} {path}: this folder is not writable; choose another or fix "
                        "its permissions")
     return path
+
+
+def check_device(device: str) -> None:
+    """NasError (one line) unless ``device`` is cpu, cuda or cuda:N and is there; checked before
+    any progress bar or run folder, so a bad --device writes and prints nothing else."""
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise NasError(f"--device {device!r}: use cpu, cuda or cuda:N")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise NasError(f"--device {device}: CUDA is not available on this machine; use cpu")
+

@@ -33,7 +33,7 @@ def profile_cmd(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from nas.cli._paths import writable_dir
+    from nas.cli._paths import check_device, writable_dir
     from nas.cost import parse_size, profile
     from nas.space import load_space
 
@@ -42,23 +42,32 @@ def profile_cmd(
     if budget_gflops is not None and not budget_gflops > 0:
         raise NasError(f"--budget-gflops must be > 0, got {budget_gflops}")
     size = parse_size(input)
+    check_device(device)
     sampled = load_space(space) if n else None  # a bad --space fails before any progress bar
     writable_dir(out)
     console = Console(stderr=True)
     labels = {"units": "profiling units", "verify": "re-checking units",
               "calibrate": "timing whole models"}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
-        tasks: dict[str, int] = {}
+    bar: Progress | None = None  # started on the first report: an early error prints one line
+    tasks: dict[str, int] = {}
 
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+    def progress(stage: str, done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TimeElapsedColumn(), console=console, transient=True)
+            bar.start()
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+        bar.update(tasks[stage], completed=done, total=total)
 
+    try:
         result = profile(device, threads, size, space=sampled, n=n, seed=seed,
                          budget_gflops=budget_gflops, refs=refs, out=out, runs=runs,
                          warmup=warmup, calibrate=calibrate, progress=progress)
+    finally:
+        if bar is not None:
+            bar.stop()
     if n and result.samples < n:
         typer.echo(f"note: only {result.samples} of {n} samples fit {budget_gflops} GFLOPs "
                    "within the draws allowed", err=True)

@@ -71,8 +71,8 @@ def search_cmd(
 ) -> None:
     """Search the space for the architectures with the best mIoU for their cost, within the
     budget; leave the study, the trials table, the Pareto set and a report in the run folder."""
+    from nas.cli._paths import check_device
     from nas.cost import parse_size
-    from nas.errors import NasError
     from nas.proxy import DEFAULT_SCHEDULE
     from nas.search import (
         SearchSettings,
@@ -84,8 +84,7 @@ def search_cmd(
 
     budgets = tuple(budget) if budget else ("5GFLOPs",)
     profile = load_runner(runner)
-    if device != "cpu" and not device.startswith("cuda"):
-        raise NasError(f"--device {device!r}: use cpu, cuda or cuda:N")
+    check_device(device)
     schedule = DEFAULT_SCHEDULE.replace(
         epochs=epochs, batch_size=batch_size, lr=lr, threads=threads,
         train_size=parse_size(train_size) if train_size else None)

@@ -32,6 +32,8 @@ def show_cmd(
     from nas.search import space_report
     from nas.space import load_space
 
+    if n < 1:
+        raise NasError(f"--n must be >= 1 (samples for the feasible share), got {n}")
     limits = parse_budgets(budget or [])  # bad input fails before anything is printed
     size = parse_size(input)
     sp = load_space(space)
