@@ -40,28 +40,22 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau
 
-import nas
-from nas.arch import ArchConfig, reference_names
-from nas.cost import estimate, scale_to_fit
+from nas.arch import ArchConfig
+from nas.cost import estimate
 from nas.proxy import FULL_SCHEDULE, Paused, load_splits, load_test_split, train_full
-from nas.search import sample_within
 
 ROOT = Path(__file__).resolve().parents[1]
 JSON = ROOT / "benchmarks" / "converged_reference.json"
 WORK = ROOT / "results" / "converged_reference"
 BUDGET = "5GFLOPs"
+# the same 16 architectures as benchmarks/proxy_fidelity.py (one definition, shared)
+from proxy_fidelity import architectures  # noqa: E402  (a sibling script)
+
 DEFAULT_DATA = "camvid:../shared/data/camvid_240x180"
 COMMAND = ("flock /tmp/nas-heavy.lock env OMP_WAIT_POLICY=PASSIVE .venv/bin/python "
            "benchmarks/converged_reference.py --max-runs 1")
 
 
-def architectures(samples: int) -> list[ArchConfig]:
-    archs = [scale_to_fit(nas.load_arch(name), BUDGET) for name in reference_names()]
-    space = nas.load_space("hybrid")
-    for seed in range(samples):
-        a = sample_within(space, BUDGET, seed=seed)
-        archs.append(ArchConfig.from_dict({**a.to_dict(), "name": f"hybrid_s{seed}"}))
-    return archs
 
 
 def run_key(arch: ArchConfig, schedule, seed: int, data: str) -> str:
