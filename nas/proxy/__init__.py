@@ -9,7 +9,12 @@
 from nas.proxy._checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from nas.proxy._full import FullResult, Paused, train_full
 from nas.proxy._io import load_weights, save_metrics, save_weights
-from nas.proxy._metrics import SegMetrics, confusion_matrix, metrics_from_confusion
+from nas.proxy._metrics import (
+    SegMetrics,
+    confusion_matrix,
+    constant_miou,
+    metrics_from_confusion,
+)
 from nas.proxy._recipe import SCORE_KINDS, curve_score
 from nas.proxy._run import (
     METRICS_FILE,
@@ -49,6 +54,7 @@ __all__ = [
     "SegMetrics",
     "check_out_dir",
     "confusion_matrix",
+    "constant_miou",
     "curve_score",
     "default_out_dir",
     "evaluate",

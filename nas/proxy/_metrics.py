@@ -14,7 +14,7 @@ import torch
 
 from nas.data import IGNORE_INDEX
 
-__all__ = ["SegMetrics", "confusion_matrix", "metrics_from_confusion"]
+__all__ = ["SegMetrics", "confusion_matrix", "constant_miou", "metrics_from_confusion"]
 
 
 def confusion_matrix(
@@ -53,3 +53,23 @@ def metrics_from_confusion(conf: torch.Tensor) -> SegMetrics:
         per_class_iou=per,
         pixel_acc=float(tp.sum()) / total if total > 0 else None,
     )
+
+
+def constant_miou(train_masks, val_masks, num_classes: int,
+                  ignore_index: int = IGNORE_INDEX) -> float:
+    """The mIoU of the trivial solution: predicting the most frequent class of the training
+    masks at every validation pixel (what a network scores before it has learned anything).
+    Masks: a (N, H, W) tensor or a list of (H, W) tensors."""
+    def counts(masks) -> torch.Tensor:
+        total = torch.zeros(num_classes, dtype=torch.int64)
+        for m in (masks if isinstance(masks, list) else [masks]):
+            m = m.reshape(-1).long()
+            total += torch.bincount(m[m != ignore_index], minlength=num_classes)[:num_classes]
+        return total
+
+    majority = int(counts(train_masks).argmax())
+    val = counts(val_masks)
+    conf = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+    conf[:, majority] = val  # every pixel predicted as the majority class
+    miou = metrics_from_confusion(conf).miou
+    return 0.0 if miou is None else miou

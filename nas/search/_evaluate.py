@@ -91,6 +91,18 @@ class Evaluator:
         self.budget = settings.budget
         self.objectives = settings.objective_list
         self.score = score
+        self._trivial: float | None = None
+
+    @property
+    def trivial_miou(self) -> float:
+        """The validation mIoU of the constant prediction (the training split's majority
+        class everywhere): the pruner does not judge candidates still at it."""
+        if self._trivial is None:
+            from nas.proxy import constant_miou
+
+            self._trivial = constant_miou(self.train_data.masks, self.val_data.masks,
+                                          self.num_classes)
+        return self._trivial
 
     # ------------------------------------------------------------------ the trial
     def arch_of(self, trial: optuna.Trial) -> ArchConfig:
@@ -155,7 +167,7 @@ class Evaluator:
                 self.on_epoch(trial.number, epoch, miou)
             if self.pruner is not None and not trial.user_attrs.get(A_BASELINE):
                 reason = self.pruner.should_prune(epoch, miou, costs, self._history(trial),
-                                                  last)
+                                                  last, trivial=self.trivial_miou)
                 if reason:
                     raise Pruned(reason)
 

@@ -8,6 +8,11 @@ more in every cost objective (FLOPs, params, latency: whichever the search minim
 it when at least ``min_dominators`` of them had a validation mIoU at epoch ``e`` higher by more
 than ``margin``, i.e. when it is dominated at that epoch by a clear margin, several times over.
 A cheap candidate can therefore only be pruned by candidates at least as cheap.
+
+A candidate whose score is still at the trivial solution (``trivial``: the mIoU of predicting the
+majority class everywhere, :func:`nas.proxy.constant_miou`; within ``trivial_margin`` of it) is
+not judged at all: many networks sit there for the first epochs and then leave it, so pruning
+them then would rank how fast a network leaves the constant prediction, not how good it becomes.
 """
 
 from __future__ import annotations
@@ -33,14 +38,18 @@ class FrontPruner:
     min_dominators: int = 2  # how many cheaper-or-equal trials must be ahead
     min_history: int = 6  # no pruning before this many trials reached the epoch
     warmup_epochs: int = 1  # never prune at or before this epoch
+    trivial_margin: float = 0.01  # a score within this of the trivial one is not judged
 
     def should_prune(
         self, epoch: int, miou: float | None, costs: Sequence[float], history: Iterable[History],
-        last_epoch: int,
+        last_epoch: int, trivial: float | None = None,
     ) -> str | None:
         """The reason to prune the candidate now, or None to let it go on. Never prunes at the
-        last epoch (the run is finished then anyway) or during the warm-up epochs."""
+        last epoch (the run is finished then anyway), during the warm-up epochs, or while the
+        candidate's mIoU is at most ``trivial + trivial_margin`` (not started learning yet)."""
         if miou is None or epoch <= self.warmup_epochs or epoch >= last_epoch:
+            return None
+        if trivial is not None and miou <= trivial + self.trivial_margin:
             return None
         reached = [h for h in history
                    if len(h.epoch_miou) >= epoch and h.epoch_miou[epoch - 1] is not None]

@@ -57,3 +57,18 @@ def test_schedule_replace_and_round_trip():
 def test_schedule_rejects_bad_values(bad):
     with pytest.raises(NasError, match="schedule"):
         Schedule(**bad)
+
+
+def test_constant_miou_is_the_majority_class_prediction():
+    import torch
+
+    from nas.proxy import confusion_matrix, constant_miou, metrics_from_confusion
+
+    train = torch.tensor([[0, 0, 0, 1], [0, 2, 255, 0]], dtype=torch.uint8)  # class 0 majority
+    val = [torch.tensor([[0, 1], [1, 2]], dtype=torch.uint8), torch.tensor([[255, 0]],
+                                                                          dtype=torch.uint8)]
+    pred = [torch.zeros_like(v) for v in val]
+    conf = sum(confusion_matrix(p, v, 3) for p, v in zip(pred, val))
+    expected = metrics_from_confusion(conf).miou  # IoU(0) = 2/5, classes 1 and 2 at 0
+    assert constant_miou(train, val, 3) == expected
+    assert abs(expected - (2 / 5) / 3) < 1e-12

@@ -35,3 +35,11 @@ def test_margin_and_count_are_respected():
 def test_every_cost_must_be_lower_or_equal():
     h = [History((1.0, 9.0), (0.5, 0.5))] * 5  # cheaper FLOPs, more params
     assert P.should_prune(2, 0.1, (2.0, 3.0), h, last_epoch=4) is None
+
+
+def test_a_candidate_at_the_trivial_score_is_not_judged():
+    history = [_hist(1.0, 0.3, 0.5)] * 5  # cheaper and far ahead
+    assert P.should_prune(2, 0.11, (3.0,), history, last_epoch=4, trivial=0.11) is None
+    assert P.should_prune(2, 0.115, (3.0,), history, last_epoch=4, trivial=0.11) is None
+    reason = P.should_prune(2, 0.13, (3.0,), history, last_epoch=4, trivial=0.11)
+    assert reason is not None  # once it has left the constant prediction it is judged
