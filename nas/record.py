@@ -28,9 +28,11 @@ from nas.budget import Budget
 from nas.errors import NasError, validation_message
 from nas.metrics import Objective
 
-__all__ = ["RECORD_VERSION", "RUN_FILE", "RunRecord"]
+__all__ = ["RECORD_VERSION", "RUN_FILE", "STUDY_DB", "STUDY_JOURNAL", "RunRecord", "study_storage"]
 
 RUN_FILE = "run.json"
+STUDY_JOURNAL = "study.journal"  # the live study (the default storage of a search)
+STUDY_DB = "study.db"  # SQLite: the journal's copy at the end of a run, or a run's own storage
 RECORD_VERSION = 1
 
 
@@ -137,3 +139,20 @@ class RunRecord(BaseModel):
         os.replace(tmp, path)
         return path
 
+
+
+def study_storage(run_dir: str | Path, *, final_first: bool = False) -> Any:
+    """The Optuna storage of a run folder's study: the live journal (``study.journal``), else
+    ``study.db`` (a run that used SQLite); with ``final_first``, ``study.db`` first (the copy
+    made when the run stopped). NasError when the folder has neither."""
+    run_dir = Path(run_dir)
+    journal, db = run_dir / STUDY_JOURNAL, run_dir / STUDY_DB
+    for path in ((db, journal) if final_first else (journal, db)):
+        if path.is_file():
+            if path == db:
+                return f"sqlite:///{db.resolve()}"
+            from optuna.storages import JournalStorage
+            from optuna.storages.journal import JournalFileBackend
+
+            return JournalStorage(JournalFileBackend(str(journal)))
+    raise NasError(f"{run_dir} has no {STUDY_JOURNAL} or {STUDY_DB}: not a search run folder")

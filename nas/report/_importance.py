@@ -13,6 +13,9 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nas.errors import NasError
+from nas.record import study_storage
+
 if TYPE_CHECKING:
     from nas.report._run import RunData
 
@@ -37,17 +40,11 @@ def load_study(run: RunData) -> Any:
     import optuna
 
     name = run.info.get("study_name") or run.info.get("name") or run.name
-    db, journal = run.run_dir / "study.db", run.run_dir / "study.journal"
     try:
-        if db.is_file():
-            storage: Any = f"sqlite:///{db.resolve()}"
-        elif journal.is_file():
-            from optuna.storages import JournalStorage
-            from optuna.storages.journal import JournalFileBackend
-
-            storage = JournalStorage(JournalFileBackend(str(journal)))
-        else:
-            return None, "the run folder has no study.db or study.journal"
+        try:
+            storage = study_storage(run.run_dir, final_first=True)
+        except NasError as exc:
+            return None, str(exc)
         names = optuna.study.get_all_study_names(storage=storage)
         if name not in names:
             if len(names) != 1:

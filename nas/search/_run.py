@@ -21,6 +21,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from nas.errors import NasError
+from nas.record import STUDY_DB
 from nas.search._evaluate import (
     A_INFEASIBLE,
     A_REASON,
@@ -301,7 +302,7 @@ def _worker_main(settings: SearchSettings, index: int) -> None:
 
 def _snapshot_sqlite(settings: SearchSettings, storage: Any) -> None:
     """Copy a journal study into ``study.db`` (atomically) for tools that want SQLite."""
-    final = settings.run_dir / "study.db"
+    final = settings.run_dir / STUDY_DB
     tmp = settings.run_dir / f".study.{os.getpid()}.db"
     tmp.unlink(missing_ok=True)
     optuna.copy_study(from_study_name=settings.name, from_storage=storage,

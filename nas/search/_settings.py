@@ -11,6 +11,7 @@ from nas.budget import Budget, parse_budgets
 from nas.errors import NasError
 from nas.metrics import OBJECTIVES, Objective
 from nas.proxy import DEFAULT_SCHEDULE, Schedule
+from nas.record import STUDY_JOURNAL
 
 __all__ = [
     "OBJECTIVES",
@@ -143,7 +144,7 @@ class SearchSettings:
         safely), copied to ``study.db`` (SQLite) when the run stops."""
         if self.storage:
             return self.storage
-        return f"journal:{(self.run_dir / 'study.journal').resolve()}"
+        return f"journal:{(self.run_dir / STUDY_JOURNAL).resolve()}"
 
     @property
     def runner_profile(self) -> Any:

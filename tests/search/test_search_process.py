@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from nas.record import study_storage
+
 NAS = Path(sys.executable).parent / "nas"  # the console script of this environment
 
 
@@ -36,22 +38,11 @@ def _table(run: Path) -> pd.DataFrame:
     return pd.read_parquet(run / "trials.parquet")
 
 
-def _storage(run: Path):
-    """The run's live study: the journal file (the default storage; ``study.db`` is only its copy
-    at the end), or ``study.db`` when the run used SQLite."""
-    journal = run / "study.journal"
-    if journal.exists():
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
-        return JournalStorage(JournalFileBackend(str(journal)))
-    return f"sqlite:///{run / 'study.db'}"
-
-
 def _study_trials(run: Path, name: str = "p"):
     import optuna
 
-    return optuna.load_study(study_name=name, storage=_storage(run)).get_trials(deepcopy=False)
+    study = optuna.load_study(study_name=name, storage=study_storage(run))
+    return study.get_trials(deepcopy=False)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

@@ -18,6 +18,8 @@ import optuna
 import pandas as pd
 import pytest
 
+from nas.record import study_storage
+
 NAS = Path(sys.executable).parent / "nas"
 TRIALS = 8
 KILLS = 5
@@ -31,20 +33,9 @@ def _start(run: Path, args: list[str]) -> subprocess.Popen:
                             env=env)
 
 
-def _storage(run: Path):
-    """The run's live study: the journal file (the default storage; ``study.db`` is only its copy
-    at the end), or ``study.db`` when the run used SQLite."""
-    journal = run / "study.journal"
-    if journal.exists():
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
-        return JournalStorage(JournalFileBackend(str(journal)))
-    return f"sqlite:///{run / 'study.db'}"
-
-
 def _study(run: Path) -> list[optuna.trial.FrozenTrial]:
-    return optuna.load_study(study_name="soak", storage=_storage(run)).get_trials(deepcopy=False)
+    study = optuna.load_study(study_name="soak", storage=study_storage(run))
+    return study.get_trials(deepcopy=False)
 
 
 def _finished(trials) -> dict[int, tuple]:
