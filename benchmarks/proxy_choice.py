@@ -11,7 +11,8 @@ seeds. Candidates, each trained on ``--data`` with seed 0, one architecture per 
 - proxy schedules (``VARIANTS``): the shipped default; the recipe under which a network leaves
   the trivial solution (classifier bias at the log class prior, head LR x3, class weights
   frequency^-0.25); 128x128 crops (the coarsest stride-32 branch sees 4x4, not 3x3) with the
-  same images x pixels as the default; and both;
+  same images x pixels as the default; both; the recipe with 2 epochs over 256 images (same
+  work, more images); and the recipe at 128x128 for 6 epochs (1.5x the work);
 - each scored five ways from its curves (``nas.proxy.SCORE_KINDS``: final mIoU, mean of the
   last two, area under the mIoU curve, minus the last training loss, the asymptote of
   ``a - b / epoch``);
@@ -70,6 +71,10 @@ VARIANTS = {
     "prior": DEFAULT_SCHEDULE.replace(**_RECIPE),
     "crop128": DEFAULT_SCHEDULE.replace(**_CROP),
     "prior+crop128": DEFAULT_SCHEDULE.replace(**_RECIPE, **_CROP),
+    # resolution/subset trade-offs at the same training work: more images, fewer epochs
+    "prior+2x256": DEFAULT_SCHEDULE.replace(**_RECIPE, epochs=2, n_train=256),
+    # and a longer proxy (1.5x the work), if the 60 s budget allows it
+    "prior+crop128x6": DEFAULT_SCHEDULE.replace(**_RECIPE, **_CROP, epochs=6),
 }
 
 
