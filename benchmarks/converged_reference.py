@@ -140,6 +140,27 @@ def plan(archs: list[ArchConfig], seeds: list[int], n_multi: int
     return out + [(i, archs[i], s) for s in seeds[1:] for i in multi]
 
 
+def train_piece(arch: ArchConfig, order: int, seed: int, data: str, work: Path,
+                piece_s: float) -> dict | None:
+    """Train ``arch`` with the full schedule for up to ``piece_s`` seconds, checkpointing under
+    ``work``; its :func:`record` when the run finished, None when it paused (run again)."""
+    key = run_key(arch, FULL_SCHEDULE, seed, data)
+    spec = data_path(data)
+    tr, va = load_splits(spec, None, FULL_SCHEDULE)
+    te = load_test_split(spec, FULL_SCHEDULE)
+    ckpt = work / f"{arch.name}-{seed}-{key}" / "checkpoint.pt"
+    t0 = time.perf_counter()
+    try:
+        r = train_full(arch, tr, va, FULL_SCHEDULE, seed=seed, test_data=te, checkpoint=ckpt,
+                       time_limit_s=piece_s)
+    except Paused as exc:
+        print(f"{arch.name} seed {seed}: {exc} ({time.perf_counter() - t0:.0f} s this piece)",
+              flush=True)
+        return None
+    ckpt.unlink(missing_ok=True)
+    return {**record(arch, order, seed, r), "resumed_at": r.resumed_at}
+
+
 def work_piece(args, todo, db) -> bool:
     """Train (a piece of) the first missing run; True when something was done."""
     missing = [(i, a, s) for i, a, s in todo
@@ -148,25 +169,14 @@ def work_piece(args, todo, db) -> bool:
         return False
     i, arch, seed = missing[0]
     key = run_key(arch, FULL_SCHEDULE, seed, args.data)
-    spec = data_path(args.data)
-    tr, va = load_splits(spec, None, FULL_SCHEDULE)
-    te = load_test_split(spec, FULL_SCHEDULE)
-    ckpt = WORK / f"{arch.name}-{seed}-{key}" / "checkpoint.pt"
-    t0 = time.perf_counter()
-    try:
-        r = train_full(arch, tr, va, FULL_SCHEDULE, seed=seed, test_data=te, checkpoint=ckpt,
-                       time_limit_s=args.piece_s)
-    except Paused as exc:
-        print(f"{arch.name} seed {seed}: {exc} ({time.perf_counter() - t0:.0f} s this piece)",
-              flush=True)
+    rec = train_piece(arch, i, seed, args.data, WORK, args.piece_s)
+    if rec is None:
         return True
-    db[key] = record(arch, i, seed, r)
+    db[key] = rec
     save_db(db, args)
-    if ckpt.exists():
-        ckpt.unlink()
-    rec = db[key]
     print(f"{arch.name} seed {seed}: {rec['status']} score {rec['miou']} test {rec['test_miou']}"
-          f" gain {rec['plateau_gain']} wall {rec['wall_s']} s (resumed at epoch {r.resumed_at})",
+          f" gain {rec['plateau_gain']} wall {rec['wall_s']} s (resumed at epoch "
+          f"{rec['resumed_at']})",
           flush=True)
     return True
 

@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +40,13 @@ from converged_reference import (  # noqa: E402 - the reference's own definition
     architectures,
     data_path,
     load_db,
-    record,
     run_key,
 )
+from converged_reference import train_piece as reference_piece  # noqa: E402
 
 from nas.arch import ArchConfig  # noqa: E402
 from nas.cost import estimate  # noqa: E402
-from nas.proxy import FULL_SCHEDULE, Paused, load_splits, load_test_split, train_full  # noqa: E402
+from nas.proxy import FULL_SCHEDULE  # noqa: E402
 from nas.search import SearchSettings, run_search  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,23 +119,11 @@ def lookup(arch: ArchConfig, seed: int, data: str, ref_db: dict, db: dict) -> di
 
 
 def train_piece(arch: ArchConfig, seed: int, args, db: dict) -> None:
-    key = run_key(arch, FULL_SCHEDULE, seed, args.data)
-    spec = data_path(args.data)
-    tr, va = load_splits(spec, None, FULL_SCHEDULE)
-    te = load_test_split(spec, FULL_SCHEDULE)
-    ckpt = OUT / "full" / f"{arch.name}-{seed}-{key}" / "checkpoint.pt"
-    t0 = time.perf_counter()
-    try:
-        r = train_full(arch, tr, va, FULL_SCHEDULE, seed=seed, test_data=te, checkpoint=ckpt,
-                       time_limit_s=args.piece_s)
-    except Paused as exc:
-        print(f"{arch.name} seed {seed}: {exc} ({time.perf_counter() - t0:.0f} s)", flush=True)
-        return
-    db[key] = {**record(arch, -1, seed, r), "arch": arch.to_dict()}
-    save(db, args)
-    ckpt.unlink(missing_ok=True)
-    print(f"{arch.name} seed {seed}: score {db[key]['miou']} in {db[key]['wall_s']} s",
-          flush=True)
+    rec = reference_piece(arch, -1, seed, args.data, OUT / "full", args.piece_s)
+    if rec is not None:
+        db[run_key(arch, FULL_SCHEDULE, seed, args.data)] = {**rec, "arch": arch.to_dict()}
+        save(db, args)
+        print(f"{arch.name} seed {seed}: score {rec['miou']} in {rec['wall_s']} s", flush=True)
 
 
 def save(db: dict, args) -> None:
