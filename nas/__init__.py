@@ -19,13 +19,14 @@ __all__ = [
     "NasError",
     "SpaceError",
     "build_model",
+    "keep_freed_memory",
     "load_arch",
     "load_space",
     "register_timm",
 ]
 __version__ = "0.1.0"
 
-_LAZY = {"build_model": "nas.models", "load_space": "nas.space", "register_timm": "nas.export"}
+_LAZY = {"build_model": "nas.models", "keep_freed_memory": "nas._allocator", "load_space": "nas.space", "register_timm": "nas.export"}
 _SUBPACKAGES = ("arch", "budget", "cli", "cost", "data", "errors", "export", "metrics", "models",
                 "proxy", "record", "report", "search", "space")
 

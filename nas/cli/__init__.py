@@ -16,6 +16,7 @@ import sys
 
 import typer
 
+from nas._allocator import keep_freed_memory
 from nas.cli._build import build_cmd
 from nas.cli._cost import cost_cmd
 from nas.cli._export import export_cmd
@@ -49,6 +50,7 @@ app.command("export")(export_cmd)
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nas`` console script; returns the exit code."""
+    keep_freed_memory()  # nas processes train and time models: see nas._allocator
     try:
         if os.environ.get("NAS_DATA_CACHE"):
             from nas.data import set_disk_cache

@@ -1,25 +1,33 @@
-"""Measured latency of a model: warm-up, then a robust statistic over repeated runs."""
+"""Measured latency of a model: warm-up, then a robust statistic over repeated runs, in this
+process or in fresh worker processes (:mod:`nas.cost._worker`)."""
 
 from __future__ import annotations
 
 import contextlib
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from nas._allocator import keep_freed_memory
+from nas.arch import ArchConfig
 from nas.errors import NasError
 
-__all__ = ["Latency", "check_timing", "measure_latency", "seeded", "time_call", "timing_threads"]
+__all__ = [
+    "Latency", "check_timing", "measure_latency", "seeded", "time_call", "time_model",
+    "timing_threads",
+]
 
 
 @dataclass(frozen=True)
 class Latency:
-    """Milliseconds per forward pass: median and inter-quartile range over ``runs`` timings."""
+    """Milliseconds per forward pass. ``median_ms``: the median of the timings (in one process),
+    or the median of the per-process medians (``processes >= 1``, listed in
+    ``process_medians``); ``q1_ms``/``q3_ms``: the quartiles of all ``runs`` timings."""
 
     median_ms: float
     q1_ms: float
@@ -28,21 +36,70 @@ class Latency:
     device: str
     threads: int
     batch: int
+    process_medians: tuple[float, ...] = ()
+    faults_per_pass: float | None = None  # minor page faults per timed pass (CPU, mean)
 
     @property
     def spread_ms(self) -> float:
         return self.q3_ms - self.q1_ms
 
+    @property
+    def repeat_spread(self) -> float:
+        """(max - min) / median of the per-process medians: how far fresh-process repeats of
+        the measurement disagree (0 when measured in one process)."""
+        m = self.process_medians
+        return (max(m) - min(m)) / self.median_ms if len(m) > 1 else 0.0
+
 
 def measure_latency(
-    model: nn.Module, input_size: tuple[int, int] = (512, 512), device: str = "cpu",
-    threads: int = 2, batch: int = 1, warmup: int = 5, runs: int = 20,
+    model: nn.Module | ArchConfig, input_size: tuple[int, int] = (512, 512),
+    device: str = "cpu", threads: int = 2, batch: int = 1, warmup: int = 5, runs: int = 20,
+    processes: int = 0, affinity: Sequence[int] | None = None,
 ) -> Latency:
-    """Time ``model`` in eval mode under ``inference_mode``. CPU: a fixed thread count (restored
-    afterwards). CUDA: CUDA events with synchronisation."""
+    """Time ``model`` (a module, or an ArchConfig built with seed 0) in eval mode under
+    ``inference_mode``. CPU: a fixed thread count (restored afterwards), the allocator set to
+    keep freed memory (:func:`nas.keep_freed_memory`; without it every pass page-faults its
+    activations in again, the main source of run-to-run noise). CUDA: CUDA events with
+    synchronisation.
+
+    ``processes=0`` times in this process. ``processes=k`` times in k fresh Python processes,
+    one after the other (each warms up, then times ``runs`` passes; ``affinity`` pins them to
+    those CPUs): what the process did before, which units it profiled and what its allocator
+    holds cannot leak into the figure, and ``repeat_spread`` says how far the repeats agree."""
     check_timing(warmup, runs, threads, device)
     if batch < 1:
         raise NasError(f"batch must be >= 1, got {batch}")
+    if processes < 0:
+        raise NasError(f"processes must be >= 0, got {processes}")
+    if processes:
+        from nas.cost._worker import time_in_fresh_processes
+
+        per, faults = time_in_fresh_processes(model, input_size, device, threads, batch,
+                                              warmup, runs, processes, affinity)
+        times = [t for ts in per for t in ts]
+        medians = tuple(statistics.median(ts) for ts in per)
+        q = _quartiles(times)
+        return Latency(statistics.median(medians), q[0], q[2], len(times), device, threads,
+                       batch, medians, sum(faults) / len(times))
+    counted: list[int] = []
+    times = time_model(model, input_size, device, threads, batch, warmup, runs, faults=counted)
+    q = _quartiles(times)
+    return Latency(statistics.median(times), q[0], q[2], runs, device, threads, batch,
+                   faults_per_pass=counted[0] / runs if counted else None)
+
+
+def time_model(model: nn.Module | ArchConfig, input_size: tuple[int, int], device: str,
+               threads: int, batch: int, warmup: int, runs: int,
+               faults: list[int] | None = None) -> list[float]:
+    """``runs`` timings (ms) of ``model`` in this process, after ``warmup`` untimed passes.
+    On a POSIX CPU, the minor page faults of the timed passes are appended to ``faults``."""
+    if device == "cpu":
+        keep_freed_memory()  # before the model is built: its weights too come from the heap
+    if isinstance(model, ArchConfig):
+        from nas.models import build_model
+
+        with seeded(0, device):
+            model = build_model(model)
     was_training = model.training
     model = model.to(device).eval()
     try:
@@ -51,11 +108,27 @@ def measure_latency(
         with timing_threads(device, threads), torch.inference_mode():
             for _ in range(warmup):
                 model(x)
+            before = _minor_faults()
             times = [time_call(lambda: model(x), device) for _ in range(runs)]
+            after = _minor_faults()
+        if faults is not None and before is not None and after is not None:
+            faults.append(after - before)
+        return times
     finally:
         model.train(was_training)
-    q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
-    return Latency(statistics.median(times), q[0], q[2], runs, device, threads, batch)
+
+
+def _minor_faults() -> int | None:
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _quartiles(times: list[float]) -> list[float]:
+    return (statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1
+            else [times[0]] * 3)
 
 
 def check_timing(warmup: int, runs: int, threads: int, device: str = "cpu") -> None:

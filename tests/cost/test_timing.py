@@ -8,6 +8,7 @@ import torch
 
 from nas.arch import load_arch
 from nas.cost import measure, measure_latency, measure_unit
+from nas.errors import NasError
 from nas.models import build_model, units
 
 
@@ -55,3 +56,42 @@ def test_cuda_latency_synchronises_and_keeps_the_cuda_rng():
                           warmup=1, runs=3)
     assert lat.device == "cuda" and lat.median_ms > 0 and lat.q1_ms <= lat.q3_ms
     assert _same(before, _states())
+
+
+def test_fresh_process_repeats_agree():
+    """Three fresh worker processes time the same small model. The tolerance, 30% between the
+    fastest and the slowest process median, is wide because CI runs two test processes on two
+    cores (a timing may share its core with another test); the quiet-machine figure (target:
+    within +-10% 98% of the time) is measured by benchmarks/latency_predictor.py. Before the
+    allocator fix, repeats of one model differed by a median 21.6% on a quiet machine."""
+    lat = measure_latency(load_arch("afformer_tiny"), (96, 96), threads=1, warmup=5, runs=15,
+                          processes=3)
+    assert len(lat.process_medians) == 3 and lat.runs == 45
+    assert lat.median_ms == sorted(lat.process_medians)[1]
+    assert lat.q1_ms <= lat.median_ms <= lat.q3_ms
+    assert max(lat.process_medians) <= 1.3 * min(lat.process_medians), lat.process_medians
+    assert 0 <= lat.repeat_spread <= 0.3
+
+
+def test_workers_keep_freed_memory(monkeypatch):
+    """The allocator setting (nas.keep_freed_memory) is what removes the per-pass page faults
+    that made repeats disagree: counted, not timed, so load does not change the verdict."""
+    arch = load_arch("afformer_tiny")
+    kept = measure_latency(arch, (256, 256), threads=1, warmup=5, runs=10, processes=1)
+    monkeypatch.setenv("NAS_MALLOC", "default")
+    default = measure_latency(arch, (256, 256), threads=1, warmup=5, runs=10, processes=1)
+    # measured: ~10k faults every pass with glibc's defaults; 0 on most passes once the heap
+    # is kept, with an occasional burst while it still grows
+    assert default.faults_per_pass > 3000, default.faults_per_pass
+    assert kept.faults_per_pass < default.faults_per_pass / 5, (kept, default)
+
+
+def test_a_module_is_timed_in_a_fresh_process_too():
+    model = build_model(load_arch("afformer_tiny"))
+    lat = measure_latency(model, (64, 64), threads=1, warmup=1, runs=2, processes=1)
+    assert len(lat.process_medians) == 1 and lat.median_ms > 0 and lat.repeat_spread == 0
+
+
+def test_bad_process_count_is_refused():
+    with pytest.raises(NasError, match="processes"):
+        measure_latency(load_arch("afformer_tiny"), (64, 64), processes=-1)
