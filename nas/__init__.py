@@ -26,7 +26,8 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-_LAZY = {"build_model": "nas.models", "keep_freed_memory": "nas._allocator", "load_space": "nas.space", "register_timm": "nas.export"}
+_LAZY = {"build_model": "nas.models", "keep_freed_memory": "nas._allocator",
+         "load_space": "nas.space", "register_timm": "nas.export"}
 _SUBPACKAGES = ("arch", "budget", "cli", "cost", "data", "errors", "export", "metrics", "models",
                 "proxy", "record", "report", "search", "space")
 

@@ -28,11 +28,13 @@ from nas.budget import Budget
 from nas.errors import NasError, validation_message
 from nas.metrics import Objective
 
-__all__ = ["RECORD_VERSION", "RUN_FILE", "STUDY_DB", "STUDY_JOURNAL", "RunRecord", "study_storage"]
+__all__ = ["MEASURED_LATENCY", "RECORD_VERSION", "RUN_FILE", "STUDY_DB", "STUDY_JOURNAL",
+           "RunRecord", "study_storage"]
 
 RUN_FILE = "run.json"
 STUDY_JOURNAL = "study.journal"  # the live study (the default storage of a search)
 STUDY_DB = "study.db"  # SQLite: the journal's copy at the end of a run, or a run's own storage
+MEASURED_LATENCY = "latency_measured.csv"  # a latency-budgeted run's front, timed whole at the end
 RECORD_VERSION = 1
 
 

@@ -5,7 +5,11 @@
 * Ground truth (model built): :func:`count_flops` (fvcore), :func:`count_params`,
   :func:`measure`, :func:`measure_latency`.
 * Predicted latency: :class:`LatencyTable` of measured units (``nas profile``: :func:`profile`),
-  :func:`predict_latency`, :func:`fit_correction`.
+  :func:`predict_latency`, :func:`fit_correction`; :class:`UnitModel` estimates units the
+  table lacks, so a search prices candidates at once and times new units only before training.
+* Whole models are timed in this process or in fresh worker processes
+  (``measure_latency(..., processes=k)``), with the allocator set to keep freed memory
+  (:func:`nas.keep_freed_memory`).
 * Budgets: :class:`Budget` (``Budget.parse("5GFLOPs, 30ms")``; defined in the torch-free
   :mod:`nas.budget`, re-exported here) and the gate :func:`violation`. Budget-aware sampling
   from a space (``sample_within``, ``cheapest``) is in :mod:`nas.search`.
@@ -29,6 +33,7 @@ from nas.cost._latency_table import (
 from nas.cost._measure import Measured, measure
 from nas.cost._profiling import ProfileResult, fit_correction, profile, sample_archs
 from nas.cost._scale import scale_to_fit
+from nas.cost._unit_model import UnitModel
 from nas.metrics import parse_size
 
 __all__ = [
@@ -41,6 +46,7 @@ __all__ = [
     "LatencyTable",
     "Limit",
     "Measured",
+    "UnitModel",
     "ProfileResult",
     "SpaceLike",
     "describe_cost",

@@ -20,6 +20,7 @@ later run resumes: keys already in the table are never measured again. One write
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import tempfile
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+from nas._allocator import keep_freed_memory
 from nas.arch import ArchConfig
 from nas.cost._fingerprint import device_fingerprint, device_info
 from nas.cost._latency import check_timing, seeded, time_call, timing_threads
@@ -39,6 +41,7 @@ from nas.metrics import parse_size, size_text
 from nas.models import Unit, units
 
 __all__ = [
+    "MISSING",
     "Correction",
     "Entry",
     "LatencyTable",
@@ -58,12 +61,19 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class Entry:
-    """One unit's measured latency: median and quartiles over ``runs`` timings (ms)."""
+    """One unit's measured latency: median and quartiles over ``runs`` timings (ms), and what the
+    unit is (its kind, analytic FLOPs and params, input elements), which the unit model
+    (:class:`~nas.cost.UnitModel`) learns from. Tables written before these were stored load
+    with them empty."""
 
     median_ms: float
     q1_ms: float
     q3_ms: float
     runs: int
+    kind: str = ""
+    flops: int = 0
+    params: int = 0
+    elems: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,7 +145,9 @@ class LatencyTable:
                 raise NasError(f"latency table {path}: format {meta.get('format')!r}, "
                                f"this nas reads format {FORMAT}; profile again")
             entries = {k: Entry(float(e["median_ms"]), float(e["q1_ms"]), float(e["q3_ms"]),
-                                int(e["runs"])) for k, e in raw.items()}
+                                int(e["runs"]), str(e.get("kind", "")), int(e.get("flops", 0)),
+                                int(e.get("params", 0)), int(e.get("elems", 0)))
+                       for k, e in raw.items()}
             parse_size(meta["input"])
             if meta.get("correction"):
                 Correction(**meta["correction"])
@@ -228,6 +240,8 @@ def measure_unit(unit: Unit, device: str = "cpu", threads: int = 2, warmup: int 
     the conventions of :func:`~nas.cost.measure_latency`: eval, ``inference_mode``, a fixed CPU
     thread count (restored afterwards), CUDA events with synchronisation."""
     check_timing(warmup, runs, threads, device)
+    if device == "cpu":
+        keep_freed_memory()  # as measure_latency times whole models (nas._allocator)
     with seeded(0, device):
         module = unit.make().to(device).eval()
         xs = [torch.randn(s, device=device) for s in unit.inputs]
@@ -237,7 +251,13 @@ def measure_unit(unit: Unit, device: str = "cpu", threads: int = 2, warmup: int 
         times = [time_call(lambda: module(*xs), device) for _ in range(runs)]
     # "inclusive": quartiles stay within the timings, even for very few runs
     q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else times * 3
-    return Entry(statistics.median(times), q[0], q[2], runs)
+    return Entry(statistics.median(times), q[0], q[2], runs, *unit_features(unit))
+
+
+def unit_features(unit: Unit) -> tuple[str, int, int, int]:
+    """(kind, FLOPs, params, input elements) of ``unit``, as stored in its :class:`Entry`."""
+    elems = sum(math.prod(shape) for shape in unit.inputs)
+    return unit.kind, int(unit.cost.flops), int(unit.cost.params), int(elems)
 
 
 def profile_units(parts: Iterable[Unit], table: LatencyTable, device: str | None = None,
@@ -287,32 +307,58 @@ def profile_units(parts: Iterable[Unit], table: LatencyTable, device: str | None
     return added
 
 
-def unit_sum(arch: ArchConfig, table: LatencyTable,
-             input_size: HW | None = None) -> tuple[float, int]:
-    """(sum of the unit medians in ms, number of units) of ``arch``; NasError if any is missing."""
+MISSING = ("error", "measure", "model")
+"""What :func:`predict_latency` does with units the table lacks: raise, time them now (and add
+them), or estimate them with the table's :class:`~nas.cost.UnitModel` (then timed later)."""
+
+
+def unit_sum(arch: ArchConfig, table: LatencyTable, input_size: HW | None = None,
+             missing: str = "error") -> tuple[float, int]:
+    """(sum of the unit medians in ms, number of units) of ``arch``. Units not in the table:
+    NasError, or with ``missing="model"`` the unit model's estimate (measured instead while
+    the table is too small to fit one)."""
     size = _table_size(table, input_size)
     parts = units(arch, size)
-    missing = table.missing(parts)
-    if missing:
+    todo = table.missing(parts)
+    estimated: dict[str, float] = {}
+    if todo and missing == "model":
+        from nas.cost._unit_model import UnitModel
+
+        model = UnitModel.fit(table)
+        if model is None:
+            profile_units(todo, table)
+        else:
+            estimated = dict(zip((u.key for u in todo), model.predict(todo).tolist(),
+                                 strict=True))
+        todo = []
+    if todo:
         raise NasError(
-            f"{len(missing)} of {len(parts)} units of {arch.name or 'this architecture'} at "
+            f"{len(todo)} of {len(parts)} units of {arch.name or 'this architecture'} at "
             f"{size_text(size)} are not in the latency table {table.path or table.fingerprint}; "
             f"run `nas profile --device {table.device} --threads {table.threads} --input "
             f"{size_text(size)}` on this machine, or pass extend=True to measure them now")
-    return sum(table.entries[u.key].median_ms for u in parts), len(parts)
+    total = sum(table.entries[u.key].median_ms if u.key in table.entries else estimated[u.key]
+                for u in parts)
+    return total, len(parts)
 
 
 def predict_latency(arch: ArchConfig, table: LatencyTable, input_size: HW | None = None, *,
-                    corrected: bool = True, extend: bool = False, device: str | None = None,
-                    threads: int | None = None, warmup: int = 5, runs: int = 20) -> float:
+                    corrected: bool = True, extend: bool = False, missing: str | None = None,
+                    device: str | None = None, threads: int | None = None, warmup: int = 5,
+                    runs: int = 20) -> float:
     """Predicted milliseconds per forward pass of ``build_model(arch)`` (batch 1) on the table's
     device setting: the sum of its unit medians, through the table's correction when it has one
-    and ``corrected``. Units missing from the table raise NasError, unless ``extend``: then they
-    are measured now (``device``/``threads`` must match the table's) and added."""
+    and ``corrected``. Units missing from the table (``missing``, see :data:`MISSING`): raise
+    NasError (``"error"``, the default), are measured now with ``warmup``/``runs`` and added
+    (``"measure"``, or ``extend=True``; ``device``/``threads`` must match the table's), or are
+    estimated by the unit model (``"model"``: instant, nothing is added)."""
+    missing = ("measure" if extend else "error") if missing is None else missing
+    if missing not in MISSING:
+        raise NasError(f"missing={missing!r}: use one of {', '.join(MISSING)}")
     size = _table_size(table, input_size)
-    if extend:
+    if missing == "measure":
         profile_units(units(arch, size), table, device, threads, warmup, runs)
-    total, n = unit_sum(arch, table, size)
+    total, n = unit_sum(arch, table, size, missing="model" if missing == "model" else "error")
     correction = table.correction
     return correction(total, n) if corrected and correction is not None else total
 

@@ -48,6 +48,9 @@ A_ARCH, A_COST, A_CONSTRAINTS = "arch_json", "cost", "constraints"
 A_BASELINE, A_INFEASIBLE, A_REASON = "baseline", "infeasible", "reason"
 A_EPOCHS, A_TRAINED, A_TRAINING, A_WORKER = "epoch_miou", "trained", "training", "worker"
 A_RESULT = "result"
+# units a candidate brings that the latency table lacks are timed before it trains: 3 untimed and
+# 10 timed passes each, plus profile_units' re-check (nas profile times 5 + 20)
+ON_THE_FLY_WARMUP, ON_THE_FLY_RUNS = 3, 10
 
 ScoreFn = Callable[[ArchConfig], float]
 
@@ -111,14 +114,22 @@ class Evaluator:
             return ArchConfig.from_json(trial.user_attrs[A_ARCH])
         return self.space.build(OptunaChooser(trial), num_classes=self.num_classes)
 
-    def price(self, arch: ArchConfig) -> dict[str, float]:
+    def price(self, arch: ArchConfig, exact: bool = False) -> dict[str, float]:
+        """FLOPs and params (analytic, exact) and, with a latency table, the predicted latency.
+        Proposals price at once: units the table lacks are estimated by its unit model.
+        ``exact`` (the gate before training) times those units first and adds them to the
+        table (a short timing: the table grows during the search without stalling it)."""
         cost = estimate(arch, self.settings.input_size)
         metrics: dict[str, float] = {"flops": cost.flops, "params": cost.params}
         if self.table is not None:
             from nas.cost import predict_latency
 
-            metrics["latency_ms"] = predict_latency(arch, self.table, extend=True)
-            self.table.save()
+            before = len(self.table)
+            metrics["latency_ms"] = predict_latency(
+                arch, self.table, missing="measure" if exact else "model",
+                warmup=ON_THE_FLY_WARMUP, runs=ON_THE_FLY_RUNS)
+            if len(self.table) != before:
+                self.table.save()
         return metrics
 
     def evaluate(self, trial: optuna.Trial) -> Outcome:
@@ -126,7 +137,7 @@ class Evaluator:
         with no_interrupts():
             trial.set_user_attr(A_WORKER, f"{socket.gethostname()}:{os.getpid()}")
         arch = self.arch_of(trial)
-        metrics = self.price(arch)
+        metrics = self.price(arch, exact=True)
         constraints = list(self.budget.constraints(metrics)) if self.budget.limits else [0.0]
         with no_interrupts():
             trial.set_user_attr(A_ARCH, arch.to_json(indent=None))

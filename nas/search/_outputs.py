@@ -34,6 +34,7 @@ from nas.search._evaluate import (
     A_REASON,
     A_RESULT,
 )
+from nas.search._measured import measured_latency
 from nas.search._settings import SearchSettings
 
 __all__ = [
@@ -96,6 +97,10 @@ def trials_frame(study: optuna.Study, settings: SearchSettings) -> pd.DataFrame:
     df["flops"] = df["flops"].astype("Int64")
     df["params"] = df["params"].astype("Int64")
     df["pareto"] = front_mask(df, settings)
+    measured = measured_latency(settings.run_dir)
+    df["latency_measured_ms"] = df["number"].map(
+        dict(zip(measured["number"], measured["latency_measured_ms"], strict=True))
+    ).astype(float)
     return df.sort_values("number").reset_index(drop=True)
 
 

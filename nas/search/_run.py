@@ -118,6 +118,17 @@ def _finish(settings: SearchSettings, space_hash: str, status: str, progress: Pr
         storage = make_storage(settings.storage_url)
         study = optuna.load_study(study_name=settings.name, storage=storage)
         df = write_outputs(study, settings, final=True)
+        if settings.needs_latency and status != "interrupted" and df["pareto"].any():
+            from nas.search._measured import measure_front
+
+            def on_member(row: dict) -> None:
+                progress.event(f"trial {row['number']}: measured {row['latency_measured_ms']:.2f}"
+                               f" ms, predicted {row['latency_ms']:.2f} ms "
+                               f"({100 * row['latency_error']:+.1f}%)")
+
+            progress.event("measuring the front's latency (fresh processes)")
+            measure_front(settings, df, on_member=on_member)
+            df = write_outputs(study, settings, final=True)
         t0 = time.perf_counter()
         if settings.storage is None and settings.storage_url.startswith("journal:"):
             _snapshot_sqlite(settings, storage)

@@ -15,7 +15,8 @@ from nas.search._evaluate import weights_path
 DOC_COLUMNS = {"number", "state", "baseline", "baseline_name", "feasible", "violation", "flops",
                "gflops", "params", "mparams", "latency_ms", "miou", "pixel_acc", "miou_e1",
                "miou_e2", "epochs_run", "duration_s", "train_s", "images_per_s",
-               "datetime_start", "datetime_complete", "reason", "arch_json", "pareto"}
+               "datetime_start", "datetime_complete", "reason", "arch_json", "pareto",
+               "latency_measured_ms"}
 
 
 @pytest.fixture(scope="module")
