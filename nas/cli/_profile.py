@@ -28,13 +28,16 @@ def profile_cmd(
     warmup: Annotated[int, Opt("--warmup", help="Untimed runs per unit first.")] = 5,
     calibrate: Annotated[int, Opt(
         "--calibrate", help="Also time the first K samples whole and fit the correction.")] = 0,
+    noise_repeats: Annotated[int, Opt(
+        "--noise-repeats", help="Time the first architecture whole in this many fresh "
+        "processes and store the device's repeat noise (0: skip).")] = 3,
 ) -> None:
     """Profile unit latencies into this machine's latency table; keys already there are skipped."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from nas.cli._paths import check_device, writable_dir
-    from nas.cost import parse_size, profile
+    from nas.cost import LatencyTable, parse_size, profile
     from nas.space import load_space
 
     if n < 0:
@@ -64,7 +67,8 @@ def profile_cmd(
     try:
         result = profile(device, threads, size, space=sampled, n=n, seed=seed,
                          budget_gflops=budget_gflops, refs=refs, out=out, runs=runs,
-                         warmup=warmup, calibrate=calibrate, progress=progress)
+                         warmup=warmup, calibrate=calibrate, noise_repeats=noise_repeats,
+                         progress=progress)
     finally:
         if bar is not None:
             bar.stop()
@@ -75,8 +79,15 @@ def profile_cmd(
     typer.echo(f"fingerprint:   {result.fingerprint}")
     typer.echo(f"{result.added} entries added ({result.entries} in all) from {result.units} "
                f"unique units of {result.archs} architectures in {result.seconds:.1f} s")
+    noise = LatencyTable.load(result.path).meta.get("noise") if noise_repeats else None
+    if noise:
+        typer.echo(f"repeat noise:  {noise['arch']} in {noise['repeats']} fresh processes: "
+                   + ", ".join(f"{m:.2f}" for m in noise["medians_ms"])
+                   + f" ms (spread {100 * noise['repeat_spread']:.1f}%)")
     if result.correction is not None:
         c = result.correction
-        typer.echo(f"correction:    {c.form}: {c.a:.4f} * sum {c.b:+.3f} ms * units {c.c:+.3f} ms "
-                   f"(fitted on {c.n_archs} architectures; relative error {100 * c.rel_rmse:.1f}%, "
-                   f"leave-one-out {100 * c.loo_rel_rmse:.1f}%)")
+        form = (" + ".join(f"{v:.3f} * {k}" for k, v in (c.kinds or {}).items())
+                if c.form == "kinds" else f"{c.a:.4f} * sum {c.b:+.3f} ms * units")
+        typer.echo(f"correction:    {c.form}: {form} {c.c:+.3f} ms (fitted on {c.n_archs} "
+                   f"architectures; relative error {100 * c.rel_rmse:.1f}%, leave-one-out "
+                   f"{100 * c.loo_rel_rmse:.1f}%)")

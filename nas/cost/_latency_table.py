@@ -50,6 +50,7 @@ __all__ = [
     "predict_latency",
     "profile_units",
     "unit_sum",
+    "unit_sums",
 ]
 
 FORMAT = 1
@@ -78,11 +79,16 @@ class Entry:
 
 @dataclass(frozen=True)
 class Correction:
-    """``predicted = a * sum_of_unit_medians + b * n_units + c`` (ms), fitted by least squares on
-    the relative error over ``n_archs`` whole-model measurements (the calibration set).
-    ``form`` says which coefficients were free (:func:`fit_correction`); ``rel_rmse`` and
-    ``loo_rel_rmse`` are its relative errors on the calibration set, in-sample and
-    leave-one-out."""
+    """Whole-model latency from the table's unit medians, fitted on ``n_archs`` whole-model
+    measurements (the calibration set) by :func:`~nas.cost.fit_correction`. ``form``:
+
+    * ``none``: the plain sum; ``scale``: ``a * sum``; ``linear``: ``a * sum + b * n_units + c``;
+    * ``kinds``: ``sum over unit kinds of kinds[k] * (sum of that kind's medians) + c``: units
+      of different kinds lose or gain different amounts inside the model (fused boundaries,
+      cache reuse), which one factor cannot say; a kind the fit did not see gets ``a``.
+
+    ``rel_rmse`` and ``loo_rel_rmse`` are its relative errors on the calibration set, in-sample
+    and leave-one-out."""
 
     a: float = 1.0
     b: float = 0.0
@@ -92,8 +98,15 @@ class Correction:
     rel_rmse: float = 0.0
     loo_rel_rmse: float = 0.0
     fitted: str = ""
+    kinds: dict[str, float] | None = None
 
-    def __call__(self, sum_ms: float, n_units: int) -> float:
+    def __call__(self, sum_ms: float, n_units: int,
+                 by_kind: dict[str, float] | None = None) -> float:
+        if self.form == "kinds":
+            if by_kind is None:
+                raise NasError("a per-kind correction needs the per-kind sums (by_kind)")
+            coef = self.kinds or {}
+            return sum(coef.get(k, self.a) * v for k, v in by_kind.items()) + self.c
         return self.a * sum_ms + self.b * n_units + self.c
 
 
@@ -317,6 +330,13 @@ def unit_sum(arch: ArchConfig, table: LatencyTable, input_size: HW | None = None
     """(sum of the unit medians in ms, number of units) of ``arch``. Units not in the table:
     NasError, or with ``missing="model"`` the unit model's estimate (measured instead while
     the table is too small to fit one)."""
+    by_kind, n = unit_sums(arch, table, input_size, missing)
+    return sum(by_kind.values()), n
+
+
+def unit_sums(arch: ArchConfig, table: LatencyTable, input_size: HW | None = None,
+              missing: str = "error") -> tuple[dict[str, float], int]:
+    """Like :func:`unit_sum`, with the sum split by unit kind (``stem``, ``cell:hr``, ...)."""
     size = _table_size(table, input_size)
     parts = units(arch, size)
     todo = table.missing(parts)
@@ -337,9 +357,11 @@ def unit_sum(arch: ArchConfig, table: LatencyTable, input_size: HW | None = None
             f"{size_text(size)} are not in the latency table {table.path or table.fingerprint}; "
             f"run `nas profile --device {table.device} --threads {table.threads} --input "
             f"{size_text(size)}` on this machine, or pass extend=True to measure them now")
-    total = sum(table.entries[u.key].median_ms if u.key in table.entries else estimated[u.key]
-                for u in parts)
-    return total, len(parts)
+    by_kind: dict[str, float] = {}
+    for u in parts:
+        ms = table.entries[u.key].median_ms if u.key in table.entries else estimated[u.key]
+        by_kind[u.kind] = by_kind.get(u.kind, 0.0) + ms
+    return by_kind, len(parts)
 
 
 def predict_latency(arch: ArchConfig, table: LatencyTable, input_size: HW | None = None, *,
@@ -358,9 +380,10 @@ def predict_latency(arch: ArchConfig, table: LatencyTable, input_size: HW | None
     size = _table_size(table, input_size)
     if missing == "measure":
         profile_units(units(arch, size), table, device, threads, warmup, runs)
-    total, n = unit_sum(arch, table, size, missing="model" if missing == "model" else "error")
+    by_kind, n = unit_sums(arch, table, size, missing="model" if missing == "model" else "error")
+    total = sum(by_kind.values())
     correction = table.correction
-    return correction(total, n) if corrected and correction is not None else total
+    return correction(total, n, by_kind) if corrected and correction is not None else total
 
 
 def _table_size(table: LatencyTable, input_size: HW | None) -> HW:

@@ -175,11 +175,25 @@ def test_fit_correction_recovers_a_linear_relation(tmp_path):
     assert predict_latency(archs[0], table) == pytest.approx(measured[0])
     scale = fit_correction(table, archs, measured=[2 * s for s, _ in sums], extend=False)
     assert scale.form in ("scale", "linear") and scale.a == pytest.approx(2.0)
-    assert fit_correction(table, archs, measured=[2 * s for s, _ in sums], form="scale",
-                          extend=False) == Correction(2.0, 0.0, 0.0, "scale", 8, 0.0, 0.0,
-                                                      table.correction.fitted)
+    only = fit_correction(table, archs, measured=[2 * s for s, _ in sums], form="scale",
+                          extend=False)
+    assert (only.form, only.n_archs, only.b, only.c) == ("scale", 8, 0.0, 0.0)
+    assert (only.a, only.rel_rmse, only.loo_rel_rmse) == pytest.approx((2.0, 0, 0), abs=1e-9)
     few = fit_correction(table, archs[:3], measured=[2 * s for s, _ in sums[:3]], extend=False)
     assert (few.form, few.a, few.b, few.c) == ("scale", pytest.approx(2.0), 0.0, 0.0)
+    # units of different kinds scaled differently: only the per-kind form recovers it
+    many = [space.sample(s) for s in range(16)]
+    wide = fake_table(many)
+    wide.path = tmp_path / "wide.json"
+    by_kind = [lt.unit_sums(a, wide)[0] for a in many]
+    factor = {"stem": 3.0, "head": 0.5}
+    skewed = [sum(factor.get(k, 1.2) * v for k, v in d.items()) + 1.0 for d in by_kind]
+    kinds = fit_correction(wide, many, measured=skewed, extend=False)
+    assert kinds.form == "kinds" and kinds.loo_rel_rmse < 1e-6
+    assert kinds.kinds["stem"] == pytest.approx(3.0) and kinds.kinds["head"] == pytest.approx(0.5)
+    assert kinds.c == pytest.approx(1.0)
+    assert predict_latency(many[3], wide) == pytest.approx(skewed[3])
+    assert LatencyTable.load(wide.path).correction == kinds
     with pytest.raises(NasError, match="linear needs 5"):
         fit_correction(table, archs[:3], measured=[1.0, 2.0, 3.0], form="linear", extend=False)
     with pytest.raises(NasError, match="3 measurements for 2"):
@@ -220,13 +234,21 @@ def test_profile_cli(tmp_path, capsys):
     if "profile" not in {c.name for c in app.registered_commands}:
         pytest.skip("`nas profile` is not registered in nas.cli yet")
     argv = ["profile", "--input", "64x64", "--n", "2", "--runs", "2", "--warmup", "1",
-            "--no-refs", "--out", str(tmp_path), "--threads", str(THREADS)]
+            "--no-refs", "--out", str(tmp_path), "--threads", str(THREADS), "--noise-repeats",
+            "0"]
     assert main(argv) == 0
     out = capsys.readouterr().out
     path = LatencyTable.path_for(tmp_path, device_fingerprint("cpu", THREADS), SIZE)
     assert path.exists() and str(path) in out
     n = len(LatencyTable.load(path))
     assert n > 0 and f"{n} entries added" in out
-    assert main(argv) == 0
-    assert "0 entries added" in capsys.readouterr().out
+    assert main([*argv, "--noise-repeats", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "0 entries added" in out
+    # the device's repeat noise: the first architecture timed in two fresh processes, stored
+    noise = LatencyTable.load(path).meta["noise"]
+    assert noise["repeats"] == 2 and len(noise["medians_ms"]) == 2
+    assert min(noise["medians_ms"]) > 0 and noise["repeat_spread"] >= 0
+    assert "repeat noise:" in out and "fresh processes" in out
     assert main(["profile", "--input", "64x64", "--n", "-1", "--out", str(tmp_path)]) == 2
+    assert main([*argv, "--noise-repeats", "1"]) == 2
