@@ -1,16 +1,21 @@
 """How well the latency table predicts whole-model latency: random in-budget architectures of a
 space, predicted (sum of unit medians, and with the fitted correction) against measured
-(``measure_latency``: batch 1, median of --runs after --warmup).
+(``measure_latency``: batch 1, median of --runs after --warmup, in --processes fresh worker
+processes), for one latency device (``cpu``: PyTorch; ``ort-cpu``: ONNX Runtime).
 
-    python benchmarks/latency_predictor.py [--n 50] [--input 512x512] [--threads 2]
-                                           [--state results/latency-benchmark]   # resumable
+    python benchmarks/latency_predictor.py --device cpu [--n 50] [--input 512x512]
+    python benchmarks/latency_predictor.py --device ort-cpu
+    # resumable: state under --state (default results/latency-benchmark/<device>); the summary
+    # of each finished run is cached in benchmarks/latency_predictor.json with its command
 
 Steps: draw --n evaluation architectures (seeds from --seed) and --calib calibration ones (seeds
 from --calib-seed; the two sets never share a seed) within --budget-gflops; profile the units of
-both into a fresh table (timed) and measure all models whole; fit the correction
-(``measured ~ a * sum + b * n_units + c``) on the calibration models only; measure the first
---noise-n evaluation models a second time (the measurement's own noise). Rank correlations use
-pandas (scipy not needed).
+both into a fresh table (timed) and measure all models whole; fit every correction form
+(``nas.cost.fit_correction``: none, scale, linear, per unit kind) on the calibration models
+only and report each on the evaluation models, the leave-one-out choice first; measure the
+first --noise-n evaluation models again, each in a fresh process, after all the rest (the
+measurement's own noise: the share of repeats within +-10% of the first measurement is the
+ceiling any predictor can reach). Rank correlations use pandas (scipy not needed).
 
 On a shared machine the load of other processes changes from minute to minute, and with a fixed
 thread count an oversubscribed CPU slows every parallel op down by a varying factor. By default
@@ -27,7 +32,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +39,7 @@ import pandas as pd
 import torch
 
 from nas.cost import (
+    CORRECTION_FORMS,
     LatencyTable,
     fit_correction,
     measure_latency,
@@ -42,9 +47,15 @@ from nas.cost import (
     predict_latency,
     profile_units,
     sample_archs,
+    unit_sums,
 )
+from nas.errors import NasError
 from nas.models import analytic_cost, build_model, units
 from nas.space import load_space
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "benchmarks" / "latency_predictor.json"
+STATE = ROOT / "results" / "latency-benchmark"
 
 
 def main() -> None:
@@ -60,10 +71,12 @@ def main() -> None:
     ap.add_argument("--calib-seed", type=int, default=0, help="first seed of the calibration set")
     ap.add_argument("--runs", type=int, default=20, help="timed runs per whole model and unit")
     ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--noise-n", type=int, default=10, help="models measured twice")
+    ap.add_argument("--noise-n", type=int, default=50, help="models measured twice")
+    ap.add_argument("--processes", type=int, default=1,
+                    help="fresh worker processes per whole-model measurement (0: this one)")
     ap.add_argument("--state", type=Path, default=None,
                     help="keep the table and the measurements here, so that an interrupted run "
-                    "resumes where it stopped (default: a temporary folder)")
+                    "resumes where it stopped (default: results/latency-benchmark/<device>)")
     ap.add_argument("--quiet", action="store_true", help="no per-architecture lines")
     ap.add_argument("--interleave", action=argparse.BooleanOptionalAction, default=True,
                     help="profile each arch's new units just before timing it whole (default), "
@@ -86,11 +99,12 @@ def main() -> None:
     print(f"# {args.space}: {len(evals)} evaluation archs within {args.budget_gflops:g} GFLOPs "
           f"(seeds {args.seed}..), {len(calib)} calibration archs (seeds {args.calib_seed}..)")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = args.state if args.state is not None else Path(tmp)
+    if True:  # one block, as when the state lived in a temporary folder
+        folder = args.state if args.state is not None else STATE / args.device
         table = LatencyTable.open(folder, args.device, args.threads, size)
         config = {"input": list(size), "device": args.device, "runs": args.runs,
-                  "warmup": args.warmup, "space": args.space, "fingerprint": table.fingerprint}
+                  "warmup": args.warmup, "space": args.space, "fingerprint": table.fingerprint,
+                  "processes": args.processes}
         state = _State(table.path.with_name(f"benchmark-{table.path.stem}.json"), config)
         if state.measured:
             print(f"# resuming from {state.path}: {len(state.measured)} models measured, "
@@ -127,20 +141,22 @@ def main() -> None:
               f"({state.profile_s / max(len(everything), 1):.1f} s per arch)")
         m_cal = [state.measured[str(seed)] for seed, _ in calib]
         m_eval = [state.measured[str(seed)] for seed, _ in evals]
-        alt = {}  # the other correction forms, reported beside the chosen one
+        alt = {}  # every correction form, reported beside the chosen one
         if calib:
-            corr = fit_correction(table, [a for _, a in calib], measured=m_cal, extend=False)
-            print(f"# correction (fitted on the {corr.n_archs} calibration archs only, form "
-                  f"{corr.form}): measured ~ {corr.a:.4f} * sum {corr.b:+.3f} ms * n_units "
-                  f"{corr.c:+.3f} ms (relative RMSE on calibration {100 * corr.rel_rmse:.1f}%, "
-                  f"leave-one-out {100 * corr.loo_rel_rmse:.1f}%)")
-            for form in ("scale", "linear"):
-                if form != corr.form and (form != "linear" or len(calib) >= 5):
-                    alt[form] = fit_correction(table, [a for _, a in calib], measured=m_cal,
-                                               form=form, extend=False, save=False)
-                    print(f"#   not chosen, {form}: {alt[form].a:.4f} * sum {alt[form].b:+.3f} ms"
-                          f" * n_units {alt[form].c:+.3f} ms (leave-one-out "
-                          f"{100 * alt[form].loo_rel_rmse:.1f}%)")
+            cal = [a for _, a in calib]
+            corr = fit_correction(table, cal, measured=m_cal, extend=False)
+            print(f"# correction (fitted on the {corr.n_archs} calibration archs only): "
+                  f"leave-one-out choice {corr.form}")
+            for form in CORRECTION_FORMS:
+                try:
+                    alt[form] = fit_correction(table, cal, measured=m_cal, form=form,
+                                               extend=False, save=False)
+                except NasError as exc:
+                    print(f"#   {form}: not fitted ({exc})")
+                    continue
+                print(f"#   {form:6s}: {_describe(alt[form])} (calibration relative RMSE "
+                      f"{100 * alt[form].rel_rmse:.1f}%, leave-one-out "
+                      f"{100 * alt[form].loo_rel_rmse:.1f}%)")
             table.correction = corr
 
         rows = []
@@ -150,8 +166,9 @@ def main() -> None:
             rows.append({"seed": seed, "gflops": analytic_cost(arch, size)[1].flops / 1e9,
                          "units": len(units(arch, size)), "measured": ms, "sum": raw,
                          "corrected": cor})
+            by_kind, n_units = unit_sums(arch, table)
             for form, c in alt.items():
-                rows[-1][form] = c(raw, rows[-1]["units"])
+                rows[-1][form] = c(raw, n_units, by_kind)
         n_noise = min(args.noise_n, len(rows))
         for i, ((seed, arch), row) in enumerate(zip(evals[:n_noise], rows)):
             if str(seed) not in state.noise:
@@ -168,7 +185,8 @@ def main() -> None:
     print(f"time to profile:            {state.profile_s:.0f} s ({n_keys} unique units of "
           f"{len(everything)} archs)")
     labels = {"sum": "plain sum", "corrected": f"corrected ({corr.form}, chosen)" if calib else "",
-              "scale": "  if scale", "linear": "  if linear"}
+              **{f: f"  if {f}" for f in CORRECTION_FORMS if f != "none"}}
+    summary: dict = {}
     for col, label in labels.items():
         if col not in df or (col == "corrected" and not calib):
             continue
@@ -177,17 +195,30 @@ def main() -> None:
         spearman = df[[col, "measured"]].corr(method="spearman").iloc[0, 1]
         kendall = df[[col, "measured"]].corr(method="kendall").iloc[0, 1]
         bias = ((df[col] / df["measured"] - 1) * 100).mean()
+        summary[col] = {"within_10pct": float((err <= 10).mean()), "median_abs_err_pct":
+                        float(err.median()), "max_abs_err_pct": float(err.max()),
+                        "mean_signed_pct": float(bias), "spearman": float(spearman)}
         print(f"{label:25s}: within +-10%: {(err <= 10).mean() * 100:5.1f}% "
               f"({int((err <= 10).sum())}/{len(df)}), |error| median {err.median():.1f}% "
               f"max {err.max():.1f}%, mean signed {bias:+.1f}%, "
               f"Spearman {spearman:.3f}, Kendall {kendall:.3f}")
     if noise:
         a = [abs(v) for v in noise]
-        print(f"noise (same model measured twice, {len(noise)} models): |diff| median "
-              f"{statistics.median(a):.1f}% max {max(a):.1f}%, within +-10%: "
-              f"{sum(v <= 10 for v in a)}/{len(a)}")
+        summary["noise"] = {"n": len(a), "median_abs_diff_pct": statistics.median(a),
+                            "max_abs_diff_pct": max(a),
+                            "within_10pct": sum(v <= 10 for v in a) / len(a)}
+        print(f"noise (same model measured again in a fresh process, after all the others, "
+              f"{len(noise)} models): |diff| median {statistics.median(a):.1f}% max "
+              f"{max(a):.1f}%, within +-10%: {sum(v <= 10 for v in a)}/{len(a)} "
+              f"({100 * sum(v <= 10 for v in a) / len(a):.1f}%)")
+    load = os.getloadavg()
     print(f"total time: {time.monotonic() - t_start:.0f} s; load average at end: "
-          f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+          f"{', '.join(f'{v:.2f}' for v in load)}")
+    if len(df) == args.n:
+        _cache(args, {"config": config, "n": len(df), "calib": len(calib),
+                      "profile_s": state.profile_s, "units": n_keys, "summary": summary,
+                      "load_at_end": list(load),
+                      "correction": corr.form if calib else None})
 
 
 class _State:
@@ -215,13 +246,35 @@ class _State:
 
 
 def _measure(arch, size, args) -> float:
-    torch.manual_seed(0)
-    model = build_model(arch)
-    ms = measure_latency(model, size, args.device, args.threads, warmup=args.warmup,
-                         runs=args.runs).median_ms
-    del model
-    gc.collect()
-    return ms
+    """Whole-model median (ms), in --processes fresh processes (the arch is built there)."""
+    if not args.processes:
+        torch.manual_seed(0)
+        model = build_model(arch)
+        ms = measure_latency(model, size, args.device, args.threads, warmup=args.warmup,
+                             runs=args.runs).median_ms
+        del model
+        gc.collect()
+        return ms
+    return measure_latency(arch, size, args.device, args.threads, warmup=args.warmup,
+                           runs=args.runs, processes=args.processes).median_ms
+
+
+def _describe(c) -> str:
+    if c.form == "kinds":
+        return " + ".join(f"{v:.3f}*{k}" for k, v in (c.kinds or {}).items()) + f" {c.c:+.2f} ms"
+    return f"{c.a:.4f} * sum {c.b:+.3f} ms * n_units {c.c:+.3f} ms"
+
+
+def _cache(args, record: dict) -> None:
+    """The finished run's summary, by device, in benchmarks/latency_predictor.json."""
+    data = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    record["command"] = "OMP_WAIT_POLICY=PASSIVE .venv/bin/python " + " ".join(
+        [os.path.relpath(__file__, ROOT), *sys.argv[1:]])
+    data[args.device] = record
+    tmp = CACHE.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(tmp, CACHE)
+    print(f"# cached in {CACHE.relative_to(ROOT)}")
 
 
 def _progress(stage: str, done: int, total: int) -> None:

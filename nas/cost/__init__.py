@@ -29,14 +29,23 @@ from nas.cost._latency_table import (
     predict_latency,
     profile_units,
     unit_sum,
+    unit_sums,
 )
 from nas.cost._measure import Measured, measure
-from nas.cost._profiling import ProfileResult, fit_correction, profile, sample_archs
+from nas.cost._profiling import (
+    CORRECTION_FORMS,
+    ProfileResult,
+    fit_correction,
+    profile,
+    repeat_noise,
+    sample_archs,
+)
 from nas.cost._scale import scale_to_fit
 from nas.cost._unit_model import UnitModel
 from nas.metrics import parse_size
 
 __all__ = [
+    "CORRECTION_FORMS",
     "Budget",
     "BudgetInfeasibleError",
     "Correction",
@@ -64,8 +73,10 @@ __all__ = [
     "predict_latency",
     "profile",
     "profile_units",
+    "repeat_noise",
     "sample_archs",
     "scale_to_fit",
     "unit_sum",
+    "unit_sums",
     "violation",
 ]

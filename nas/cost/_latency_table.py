@@ -326,16 +326,17 @@ them), or estimate them with the table's :class:`~nas.cost.UnitModel` (then time
 
 
 def unit_sum(arch: ArchConfig, table: LatencyTable, input_size: HW | None = None,
-             missing: str = "error") -> tuple[float, int]:
+             missing: str = "error", warmup: int = 5, runs: int = 20) -> tuple[float, int]:
     """(sum of the unit medians in ms, number of units) of ``arch``. Units not in the table:
     NasError, or with ``missing="model"`` the unit model's estimate (measured instead while
     the table is too small to fit one)."""
-    by_kind, n = unit_sums(arch, table, input_size, missing)
+    by_kind, n = unit_sums(arch, table, input_size, missing, warmup, runs)
     return sum(by_kind.values()), n
 
 
 def unit_sums(arch: ArchConfig, table: LatencyTable, input_size: HW | None = None,
-              missing: str = "error") -> tuple[dict[str, float], int]:
+              missing: str = "error", warmup: int = 5, runs: int = 20
+              ) -> tuple[dict[str, float], int]:
     """Like :func:`unit_sum`, with the sum split by unit kind (``stem``, ``cell:hr``, ...)."""
     size = _table_size(table, input_size)
     parts = units(arch, size)
@@ -346,7 +347,7 @@ def unit_sums(arch: ArchConfig, table: LatencyTable, input_size: HW | None = Non
 
         model = UnitModel.fit(table)
         if model is None:
-            profile_units(todo, table)
+            profile_units(todo, table, warmup=warmup, runs=runs)
         else:
             estimated = dict(zip((u.key for u in todo), model.predict(todo).tolist(),
                                  strict=True))
@@ -380,7 +381,8 @@ def predict_latency(arch: ArchConfig, table: LatencyTable, input_size: HW | None
     size = _table_size(table, input_size)
     if missing == "measure":
         profile_units(units(arch, size), table, device, threads, warmup, runs)
-    by_kind, n = unit_sums(arch, table, size, missing="model" if missing == "model" else "error")
+    by_kind, n = unit_sums(arch, table, size, "model" if missing == "model" else "error",
+                           warmup, runs)
     total = sum(by_kind.values())
     correction = table.correction
     return correction(total, n, by_kind) if corrected and correction is not None else total

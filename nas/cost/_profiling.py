@@ -26,10 +26,11 @@ from nas.errors import NasError
 from nas.metrics import size_text
 from nas.models import units
 
-__all__ = ["FORMS", "ProfileResult", "fit_correction", "profile", "repeat_noise", "sample_archs"]
+__all__ = ["CORRECTION_FORMS", "ProfileResult", "fit_correction", "profile", "repeat_noise",
+           "sample_archs"]
 
 
-FORMS = ("none", "scale", "linear", "kinds")
+CORRECTION_FORMS = ("none", "scale", "linear", "kinds")
 
 
 def fit_correction(table: LatencyTable, archs: Sequence[ArchConfig], *,
@@ -64,11 +65,11 @@ def fit_correction(table: LatencyTable, archs: Sequence[ArchConfig], *,
         sums.append(by_kind)
         counts.append(n_units)
     kinds = sorted({k for d in sums for k in d})
-    forms = [f for f in FORMS if _enough(f, len(archs), len(kinds))]
+    forms = [f for f in CORRECTION_FORMS if _enough(f, len(archs), len(kinds))]
     if form != "auto" and form not in forms:
-        raise NasError(f"correction form {form!r}: use auto, {', '.join(FORMS)} (linear needs 5 "
-                       f"calibration architectures or more, kinds {len(kinds) + 3}; got "
-                       f"{len(archs)})")
+        raise NasError(f"correction form {form!r}: use auto, {', '.join(CORRECTION_FORMS)} "
+                       f"(linear needs 5 calibration architectures or more, kinds "
+                       f"{len(kinds) + 3}; got {len(archs)})")
     if measured is None:
         measured = []
         for i, arch in enumerate(archs):

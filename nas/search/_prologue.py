@@ -89,6 +89,8 @@ def prologue(settings: SearchSettings, quiet: bool, runner: dict[str, Any] | Non
         "command": settings.command or " ".join(sys.argv), "started": _now(),
         **({"runner": runner} if runner else {})}]})
     study = open_study(settings, make_storage(settings.storage_url), strategy)
+    if evaluator.table is not None:
+        _seed_latency_table(evaluator, progress)
     stale = fail_stale_trials(study)
     if stale:
         progress.event(f"marked {len(stale)} trial(s) of a killed run as failed: {stale}")
@@ -105,6 +107,28 @@ def prologue(settings: SearchSettings, quiet: bool, runner: dict[str, Any] | Non
                    f"{settings.input_size[0]}x{settings.input_size[1]}, data "
                    f"{settings.data}, storage {settings.storage_url}")
     return Prologue(space, resumed, progress, evaluator, strategy, study)
+
+
+def _seed_latency_table(evaluator: Evaluator, progress: Any) -> None:
+    """Say which latency table the run prices with; a table too small for the unit model (a
+    device used for the first time) is seeded with the units of the two smallest references
+    (afformer_tiny, afformer_small), timed briefly (1 + 3 passes each), so that proposals are
+    priced at once from the start; the units of the candidates that train are timed properly
+    later."""
+    from nas.arch import load_arch
+    from nas.cost import UnitModel, profile_units
+    from nas.models import units
+
+    table, size = evaluator.table, evaluator.settings.input_size
+    if UnitModel.fit(table) is None:
+        progress.event(f"latency: no table for {table.fingerprint} at {size[0]}x{size[1]} yet; "
+                       "timing the units of afformer_tiny and afformer_small (once per machine)")
+        parts = [u for name in ("afformer_tiny", "afformer_small") for u in units(
+            load_arch(name).model_copy(update={"num_classes": evaluator.num_classes}), size)]
+        profile_units(parts, table, warmup=1, runs=3, verify=False)
+        table.save()
+    progress.event(f"latency: {len(table)} units in {table.path}; a candidate's new units are "
+                   "estimated by the unit model when proposed and timed before it trains")
 
 
 def check_feasible(ctx: SearchContext) -> None:
