@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from nas.cost._fingerprint import device_kind
 from nas.errors import NasError
 
 __all__ = ["Latency", "check_timing", "measure_latency", "seeded", "time_call", "timing_threads"]
@@ -39,7 +40,12 @@ def measure_latency(
     threads: int = 2, batch: int = 1, warmup: int = 5, runs: int = 20,
 ) -> Latency:
     """Time ``model`` in eval mode under ``inference_mode``. CPU: a fixed thread count (restored
-    afterwards). CUDA: CUDA events with synchronisation."""
+    afterwards). CUDA: CUDA events with synchronisation. ``ort-cpu``: its ONNX graph in an
+    onnxruntime session with ``threads`` intra-op threads (:func:`~nas.cost.time_module`)."""
+    if device == "ort-cpu":
+        from nas.cost._runtime import model_latency
+
+        return model_latency(model, input_size, device, threads, batch, warmup, runs)
     check_timing(warmup, runs, threads, device)
     if batch < 1:
         raise NasError(f"batch must be >= 1, got {batch}")
@@ -59,7 +65,9 @@ def measure_latency(
 
 
 def check_timing(warmup: int, runs: int, threads: int, device: str = "cpu") -> None:
-    """NasError for a device that is not there or counts that cannot time anything."""
+    """NasError for a device that is unknown (not cpu, ort-cpu, cuda or cuda:N) or not there, or
+    counts that cannot time anything."""
+    device_kind(device)
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise NasError(f"device {device!r} asked for, but no CUDA GPU is available; "
                        "use --device cpu")

@@ -53,6 +53,8 @@ def fit_correction(table: LatencyTable, archs: Sequence[ArchConfig], *,
     if form != "auto" and form not in forms:
         raise NasError(f"correction form {form!r}: use auto, none, scale or linear (linear needs "
                        f"5 calibration architectures or more, got {len(archs)})")
+    if measured is None:
+        table.check_machine()  # timings of this machine go into this machine's table only
     size = table.input_size
     sums, counts = [], []
     for arch in archs:
