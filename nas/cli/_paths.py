@@ -27,11 +27,15 @@ def writable_dir(path: str | Path, option: str = "--out") -> Path:
     return path
 
 
-def check_device(device: str) -> None:
-    """NasError (one line) unless ``device`` is cpu, cuda or cuda:N and is there; checked before
-    any progress bar or run folder, so a bad --device writes and prints nothing else."""
+def check_device(device: str, latency: bool = False) -> None:
+    """NasError (one line) unless ``device`` is cpu, cuda or cuda:N (or, with ``latency``, a
+    latency-only device: ort-cpu) and is there; checked before any progress bar or run folder, so
+    a bad --device writes and prints nothing else."""
+    if latency and device == "ort-cpu":
+        return
     if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
-        raise NasError(f"--device {device!r}: use cpu, cuda or cuda:N")
+        names = "cpu, ort-cpu, cuda or cuda:N" if latency else "cpu, cuda or cuda:N"
+        raise NasError(f"--device {device!r}: use {names}")
     if device.startswith("cuda"):
         import torch
 

@@ -14,8 +14,11 @@ Opt = typer.Option
 
 
 def profile_cmd(
-    device: Annotated[str, Opt("--device", help="cpu, cuda or cuda:N.")] = "cpu",
-    threads: Annotated[int, Opt("--threads", help="CPU threads (part of the fingerprint).")] = 2,
+    device: Annotated[str, Opt(
+        "--device", help="cpu, cuda or cuda:N (PyTorch), or ort-cpu (the exported ONNX graph in "
+        "onnxruntime).")] = "cpu",
+    threads: Annotated[int, Opt(
+        "--threads", help="CPU threads, torch's or onnxruntime's (part of the fingerprint).")] = 2,
     input: Annotated[str, Opt("--input", help="Input size HxW.")] = "512x512",
     space: Annotated[str, Opt("--space", help="Space to sample (name or YAML file).")] = "hybrid",
     n: Annotated[int, Opt("--n", help="How many samples of the space (0: none).")] = 50,
@@ -45,7 +48,7 @@ def profile_cmd(
     if budget_gflops is not None and not budget_gflops > 0:
         raise NasError(f"--budget-gflops must be > 0, got {budget_gflops}")
     size = parse_size(input)
-    check_device(device)
+    check_device(device, latency=True)
     sampled = load_space(space) if n else None  # a bad --space fails before any progress bar
     writable_dir(out)
     console = Console(stderr=True)

@@ -15,6 +15,7 @@ from torch import nn
 
 from nas._allocator import keep_freed_memory
 from nas.arch import ArchConfig
+from nas.cost._fingerprint import device_kind
 from nas.errors import NasError
 
 __all__ = [
@@ -60,7 +61,8 @@ def measure_latency(
     ``inference_mode``. CPU: a fixed thread count (restored afterwards), the allocator set to
     keep freed memory (:func:`nas.keep_freed_memory`; without it every pass page-faults its
     activations in again, the main source of run-to-run noise). CUDA: CUDA events with
-    synchronisation.
+    synchronisation. ``ort-cpu``: its ONNX graph in an onnxruntime session with ``threads``
+    intra-op threads (:func:`~nas.cost.time_module`).
 
     ``processes=0`` times in this process. ``processes=k`` times in k fresh Python processes,
     one after the other (each warms up, then times ``runs`` passes; ``affinity`` pins them to
@@ -80,7 +82,8 @@ def measure_latency(
         medians = tuple(statistics.median(ts) for ts in per)
         q = _quartiles(times)
         return Latency(statistics.median(medians), q[0], q[2], len(times), device, threads,
-                       batch, medians, sum(faults) / len(times))
+                       batch, medians, sum(faults) / len(times) if len(faults) == len(per)
+                       else None)
     counted: list[int] = []
     times = time_model(model, input_size, device, threads, batch, warmup, runs, faults=counted)
     q = _quartiles(times)
@@ -93,13 +96,19 @@ def time_model(model: nn.Module | ArchConfig, input_size: tuple[int, int], devic
                faults: list[int] | None = None) -> list[float]:
     """``runs`` timings (ms) of ``model`` in this process, after ``warmup`` untimed passes.
     On a POSIX CPU, the minor page faults of the timed passes are appended to ``faults``."""
-    if device == "cpu":
+    if device in ("cpu", "ort-cpu"):
         keep_freed_memory()  # before the model is built: its weights too come from the heap
     if isinstance(model, ArchConfig):
         from nas.models import build_model
 
         with seeded(0, device):
             model = build_model(model)
+    if device == "ort-cpu":  # the exported graph in onnxruntime (page faults not counted)
+        from nas.cost._runtime import time_module
+
+        with seeded(0, "cpu"):
+            x = torch.randn(batch, 3, *input_size)
+        return time_module(model, (x,), device, threads, warmup, runs)
     was_training = model.training
     model = model.to(device).eval()
     try:
@@ -132,7 +141,9 @@ def _quartiles(times: list[float]) -> list[float]:
 
 
 def check_timing(warmup: int, runs: int, threads: int, device: str = "cpu") -> None:
-    """NasError for a device that is not there or counts that cannot time anything."""
+    """NasError for a device that is unknown (not cpu, ort-cpu, cuda or cuda:N) or not there, or
+    counts that cannot time anything."""
+    device_kind(device)
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise NasError(f"device {device!r} asked for, but no CUDA GPU is available; "
                        "use --device cpu")

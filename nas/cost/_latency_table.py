@@ -12,6 +12,11 @@ optionally passed through a linear correction fitted on whole-model measurements
     fit_correction(table, calibration_archs)        # optional; stored in the table
     ms = predict_latency(arch, table)
 
+Devices are those of :func:`~nas.cost.time_module`: ``cpu`` and ``cuda[:N]`` (PyTorch) and
+``ort-cpu`` (each unit's ONNX graph in onnxruntime). A table is filed under, and used only on,
+its device fingerprint: predicting or profiling with a table whose fingerprint is not this
+machine's for its device and threads is refused (:meth:`LatencyTable.check_machine`).
+
 Tables are JSON, written atomically (temp file, then ``os.replace``), and saved every
 ``save_every_s`` seconds while profiling, so an interrupted ``nas profile`` loses little and a
 later run resumes: keys already in the table are never measured again. One writer per table.
@@ -35,7 +40,8 @@ import torch
 from nas._allocator import keep_freed_memory
 from nas.arch import ArchConfig
 from nas.cost._fingerprint import device_fingerprint, device_info
-from nas.cost._latency import check_timing, seeded, time_call, timing_threads
+from nas.cost._latency import check_timing, seeded
+from nas.cost._runtime import tensor_device, time_module
 from nas.errors import NasError
 from nas.metrics import parse_size, size_text
 from nas.models import Unit, units
@@ -120,6 +126,7 @@ class LatencyTable:
         self.meta = dict(meta)
         self.entries: dict[str, Entry] = dict(entries or {})
         self.path = Path(path) if path is not None else None
+        self._here: str | None = None  # this machine's fingerprint, once check_machine passed
 
     @classmethod
     def new(cls, device: str = "cpu", threads: int = 2, input_size: HW = (512, 512),
@@ -241,6 +248,26 @@ class LatencyTable:
                 out.append(u)
         return out
 
+    def check_machine(self) -> None:
+        """NasError unless this machine, for the table's device and thread count, has the table's
+        fingerprint: a table copied from another machine (or kept across a torch / onnxruntime
+        upgrade) predicts latencies of that setting, not of this one. Checked once per table
+        object by :func:`predict_latency`, :func:`profile_units` and
+        :func:`~nas.cost.fit_correction` (when it measures)."""
+        if self._here == self.fingerprint:
+            return
+        name = self.path or self.fingerprint
+        try:
+            here = device_fingerprint(self.device, self.threads)
+        except NasError as exc:
+            raise NasError(f"latency table {name} was measured on fingerprint {self.fingerprint}, "
+                           f"which this machine cannot match ({exc}); profile again with "
+                           "nas profile") from None
+        if here != self.fingerprint:
+            raise NasError(f"latency table {name} was measured on fingerprint {self.fingerprint}, "
+                           f"this machine is {here}; profile again with nas profile")
+        self._here = here
+
     def __repr__(self) -> str:
         return (f"LatencyTable({self.fingerprint!r}, {self.meta['input']}, "
                 f"{len(self)} entries, path={str(self.path) if self.path else None!r})")
@@ -249,19 +276,18 @@ class LatencyTable:
 def measure_unit(unit: Unit, device: str = "cpu", threads: int = 2, warmup: int = 5,
                  runs: int = 20) -> Entry:
     """Build ``unit`` (seeded with 0; the caller's RNG state is kept) and time it on random inputs
-    of its shapes, with
-    the conventions of :func:`~nas.cost.measure_latency`: eval, ``inference_mode``, a fixed CPU
-    thread count (restored afterwards), CUDA events with synchronisation."""
+    of its shapes with :func:`~nas.cost.time_module`, the conventions of
+    :func:`~nas.cost.measure_latency`: eval, ``inference_mode``, a fixed CPU thread count
+    (restored afterwards), CUDA events with synchronisation; on ``ort-cpu`` its ONNX graph in
+    onnxruntime."""
     check_timing(warmup, runs, threads, device)
-    if device == "cpu":
+    if device in ("cpu", "ort-cpu"):
         keep_freed_memory()  # as measure_latency times whole models (nas._allocator)
-    with seeded(0, device):
-        module = unit.make().to(device).eval()
-        xs = [torch.randn(s, device=device) for s in unit.inputs]
-    with timing_threads(device, threads), torch.inference_mode():
-        for _ in range(warmup):
-            module(*xs)
-        times = [time_call(lambda: module(*xs), device) for _ in range(runs)]
+    where = tensor_device(device)
+    with seeded(0, where):
+        module = unit.make().to(where).eval()
+        xs = [torch.randn(s, device=where) for s in unit.inputs]
+    times = time_module(module, xs, device, threads, warmup, runs)
     # "inclusive": quartiles stay within the timings, even for very few runs
     q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else times * 3
     return Entry(statistics.median(times), q[0], q[2], runs, *unit_features(unit))
@@ -286,7 +312,7 @@ def profile_units(parts: Iterable[Unit], table: LatencyTable, device: str | None
     each new unit once all are measured; a unit that comes out more than 15% faster is measured
     again in full and the faster of the two full measurements is kept."""
     device, threads = _setting(table, device, threads)
-    check_timing(warmup, runs, threads)
+    check_timing(warmup, runs, threads, device)
     todo = table.missing(parts)
     added, last_save = 0, time.monotonic()
 
@@ -374,11 +400,13 @@ def predict_latency(arch: ArchConfig, table: LatencyTable, input_size: HW | None
     and ``corrected``. Units missing from the table (``missing``, see :data:`MISSING`): raise
     NasError (``"error"``, the default), are measured now with ``warmup``/``runs`` and added
     (``"measure"``, or ``extend=True``; ``device``/``threads`` must match the table's), or are
-    estimated by the unit model (``"model"``: instant, nothing is added)."""
+    estimated by the unit model (``"model"``: instant, nothing is added). A table of another
+    machine's fingerprint is refused (:meth:`LatencyTable.check_machine`)."""
     missing = ("measure" if extend else "error") if missing is None else missing
     if missing not in MISSING:
         raise NasError(f"missing={missing!r}: use one of {', '.join(MISSING)}")
     size = _table_size(table, input_size)
+    table.check_machine()
     if missing == "measure":
         profile_units(units(arch, size), table, device, threads, warmup, runs)
     by_kind, n = unit_sums(arch, table, size, "model" if missing == "model" else "error",
@@ -398,12 +426,15 @@ def _table_size(table: LatencyTable, input_size: HW | None) -> HW:
 
 
 def _setting(table: LatencyTable, device: str | None, threads: int | None) -> tuple[str, int]:
+    """The table's (device, threads), checked against the ones asked for (threads count on the
+    CPU devices only) and against this machine (:meth:`LatencyTable.check_machine`)."""
     device = table.device if device is None else device
     threads = table.threads if threads is None else threads
-    if device != table.device or (device == "cpu" and threads != table.threads):
+    if device != table.device or (not device.startswith("cuda") and threads != table.threads):
         raise NasError(f"the latency table {table.fingerprint} was measured on {table.device} with "
                        f"{table.threads} threads, not {device} with {threads}; open the table of "
                        "that setting (LatencyTable.open)")
+    table.check_machine()
     return device, threads
 
 

@@ -55,6 +55,8 @@ def fit_correction(table: LatencyTable, archs: Sequence[ArchConfig], *,
         raise NasError("fit_correction needs at least one calibration architecture")
     if measured is not None and len(measured) != len(archs):
         raise NasError(f"{len(measured)} measurements for {len(archs)} architectures")
+    if measured is None:
+        table.check_machine()  # timings of this machine go into this machine's table only
     size = table.input_size
     sums: list[dict[str, float]] = []
     counts = []

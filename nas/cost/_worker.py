@@ -60,7 +60,8 @@ def time_in_fresh_processes(model: nn.Module | ArchConfig, input_size: tuple[int
                                "(processes=0) or pass an ArchConfig")
             data = json.loads(result.read_text(encoding="utf-8"))
             out.append(data["times"])
-            faults.append(data["faults"])
+            if data["faults"] is not None:
+                faults.append(data["faults"])
     return out, faults
 
 
@@ -90,7 +91,7 @@ def _main(spec_path: str, out_path: str) -> None:
     faults: list[int] = []
     times = time_model(model, tuple(spec["input"]), spec["device"], spec["threads"],
                        spec["batch"], spec["warmup"], spec["runs"], faults=faults)
-    Path(out_path).write_text(json.dumps({"times": times, "faults": faults[0]}),
+    Path(out_path).write_text(json.dumps({"times": times, "faults": faults[0] if faults else None}),
                               encoding="utf-8")
 
 

@@ -100,7 +100,7 @@ def _export_one(run: RunData, c: Chosen, targets: dict[str, Path], model,
     size = run.input_size or DEFAULT_INPUT
     res = ExportResult(c.number, arch.name)
     if "onnx" in targets:
-        from nas.export._onnx import export_onnx
+        from nas.cost import export_onnx
 
         if c.weights is None:
             say(f"trial {c.number}: the run kept no weights, so the ONNX file holds a freshly "

@@ -252,3 +252,25 @@ def test_profile_cli(tmp_path, capsys):
     assert "repeat noise:" in out and "fresh processes" in out
     assert main(["profile", "--input", "64x64", "--n", "-1", "--out", str(tmp_path)]) == 2
     assert main([*argv, "--noise-repeats", "1"]) == 2
+
+
+def test_a_table_of_another_machine_is_refused_for_prediction_and_profiling(tmp_path):
+    arch = load_arch("afformer_tiny")
+    table = fake_table([arch])
+    here = table.fingerprint
+    path = table.save(tmp_path / "t.json")
+    data = json.loads(path.read_text())
+    data["meta"]["fingerprint"] = other = "cpu-some-other-cpu-8c-1t-torch2.0.0-0badf00d"
+    path.write_text(json.dumps(data))
+    copied = LatencyTable.load(path)  # reading it is fine (and so is its arithmetic)
+    assert unit_sum(arch, copied)[1] == len(units(arch, SIZE))
+    message = (rf"latency table {re.escape(str(path))} was measured on fingerprint {other}, this "
+               rf"machine is {here}; profile again with nas profile")
+    with pytest.raises(NasError, match=message) as err:
+        predict_latency(arch, copied)
+    assert "\n" not in str(err.value)
+    with pytest.raises(NasError, match=message):
+        profile_units(units(arch, SIZE), copied, warmup=0, runs=1)
+    with pytest.raises(NasError, match=message):
+        fit_correction(copied, [arch], extend=False, warmup=0, runs=1)
+    assert predict_latency(arch, table) > 0  # this machine's own table

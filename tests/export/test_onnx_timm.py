@@ -1,5 +1,6 @@
-"""ONNX at the deployment resolution with a dynamic batch (onnxruntime within 1e-4), the two
-exporter gaps closed, and exported architectures through timm.create_model."""
+"""ONNX at the deployment resolution with a dynamic batch (onnxruntime within 1e-4), and exported
+architectures through timm.create_model. The exporter itself (its two patches, its errors) is
+tested with the cost model, which owns it: tests/cost/test_onnx.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import torch
 import nas
 from nas.arch import head_inputs, load_arch
 from nas.export import export, register_timm
-from nas.export._onnx import _adaptive_avg_pool2d, _exportable
 from nas.models import build_model
 from nas.proxy import load_weights
 
@@ -35,38 +35,6 @@ def test_onnx_matches_pytorch_with_any_batch(run_dir, trained, tmp_path) -> None
         ref = model(x).numpy()
     got = sess.run(None, {"image": x.numpy()})[0]
     assert np.abs(got - ref).max() < 1e-4
-
-
-@pytest.mark.parametrize("hw,s", [((16, 16), 3), ((16, 20), 6), ((5, 7), 3), ((4, 4), 6),
-                                  ((9, 9), 1)])
-def test_pooling_replacement_equals_torch(hw, s) -> None:
-    x = torch.randn(2, 4, *hw)
-    ref = torch.nn.functional.adaptive_avg_pool2d(x, s)
-    assert torch.allclose(_adaptive_avg_pool2d(x, s), ref, atol=1e-6)
-
-
-def test_exporter_patches_are_undone() -> None:
-    before = torch.nn.functional.adaptive_avg_pool2d
-    with _exportable():
-        assert torch.nn.functional.adaptive_avg_pool2d is not before
-    assert torch.nn.functional.adaptive_avg_pool2d is before
-
-
-@pytest.mark.parametrize("name", ["afformer_tiny", "hrvit_b1"])
-def test_onnx_of_references_at_odd_sizes(name, tmp_path) -> None:
-    """AFFormer's low-pass grids (3, 6) do not divide 1/32 of 96x160, and HRViT's windows pad:
-    the two cases torch's exporter gets wrong on its own."""
-    from nas.export._onnx import export_onnx
-
-    d = load_arch(name).to_dict()
-    d["num_classes"] = 4
-    for stage in d["stages"]:  # one block per cell: the same operators, a smaller graph
-        stage["modules"] = 1
-        for br in stage["branches"]:
-            br["depths"] = [min(1, br["depths"][0])]
-    model = build_model(type(load_arch(name)).from_dict(d))
-    diff = export_onnx(model, tmp_path / "m.onnx", (96, 160))
-    assert diff < 1e-4 and (tmp_path / "m.onnx").stat().st_size > 1000
 
 
 def test_timm_create_model(run_dir, trained, tmp_path) -> None:
@@ -122,24 +90,3 @@ def test_register_timm_errors(tmp_path) -> None:
     assert name == "nas_afformer_tiny"
     with pytest.raises(RuntimeError, match="no weights exported"):
         timm.create_model(name, pretrained=True)
-
-
-def test_failed_or_inexact_onnx_is_an_error_and_writes_nothing(monkeypatch, tmp_path) -> None:
-    import contextlib
-
-    import nas.export._onnx as onnx_mod
-    from nas.errors import NasError
-
-    d = load_arch("afformer_tiny").to_dict()
-    d["num_classes"] = 4
-    model = build_model(type(load_arch("afformer_tiny")).from_dict(d))
-    out = tmp_path / "m.onnx"
-    with monkeypatch.context() as m:  # torch's exporter alone cannot pool to 3x3 from 3x5
-        m.setattr(onnx_mod, "_exportable", contextlib.nullcontext)
-        with pytest.raises(NasError, match="ONNX export failed") as err:
-            onnx_mod.export_onnx(model, out, (96, 160))
-    assert "\n" not in str(err.value) and not out.exists()
-    monkeypatch.setattr(onnx_mod, "ONNX_TOL", -1.0)  # no difference is small enough
-    with pytest.raises(NasError, match="over the -1 tolerance; the file was not written"):
-        onnx_mod.export_onnx(model, out, (64, 64))
-    assert not out.exists()

@@ -1,5 +1,7 @@
-"""ONNX export of a segmentor at a fixed resolution with a dynamic batch, checked against
-PyTorch with onnxruntime (fp32).
+"""The ONNX graph of a module, and onnxruntime sessions on CPU: what ``--device ort-cpu`` times
+(:func:`~nas.cost.measure_unit`, :func:`~nas.cost.measure_latency`) and what ``nas export
+--format onnx`` writes (:func:`export_onnx`: a segmentor at a fixed resolution with a dynamic
+batch, checked against PyTorch with onnxruntime, fp32).
 
 Torch's TorchScript-based exporter is used (the dynamo one needs ``onnxscript`` and, on these
 networks, specialises the batch and fails on several cells). Two of its gaps are closed for the
@@ -16,7 +18,9 @@ import contextlib
 import io
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,10 +28,62 @@ from torch import nn
 
 from nas.errors import NasError
 
-__all__ = ["ONNX_TOL", "export_onnx"]
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
+
+__all__ = ["ONNX_TOL", "OPSET", "export_onnx", "input_names", "onnx_bytes", "ort_session"]
 
 ONNX_TOL = 1e-4
 OPSET = 17
+Inputs = torch.Tensor | Sequence[torch.Tensor]
+
+
+def input_names(n: int) -> list[str]:
+    """The graph input names :func:`onnx_bytes` gives by default: ``x0 .. x{n-1}``."""
+    return [f"x{i}" for i in range(n)]
+
+
+def onnx_bytes(model: nn.Module, inputs: Inputs, *, names: Sequence[str] | None = None,
+               outputs: Sequence[str] | None = None, dynamic_batch: bool = False) -> bytes:
+    """``model`` as an ONNX graph (opset :data:`OPSET`, constants folded), traced in eval mode
+    under ``no_grad`` on the example ``inputs`` (one tensor, or a tuple: ``model(*inputs)``) with
+    the two exporter gaps closed. Inputs are named ``names`` (default :func:`input_names`), outputs
+    ``outputs`` (default torch's); shapes are those of ``inputs`` unless ``dynamic_batch`` (axis 0
+    of every input and named output). NasError (one line) when the exporter fails."""
+    xs = (inputs,) if isinstance(inputs, torch.Tensor) else tuple(inputs)
+    in_names = list(names) if names is not None else input_names(len(xs))
+    out_names = list(outputs) if outputs is not None else None
+    axes = ({n: {0: "batch"} for n in [*in_names, *(out_names or [])]} if dynamic_batch
+            else None)
+    buf = io.BytesIO()
+    try:
+        with warnings.catch_warnings(), torch.no_grad(), _exportable():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, xs, buf, dynamo=False, opset_version=OPSET,
+                              input_names=in_names, output_names=out_names,
+                              dynamic_axes=axes, do_constant_folding=True)
+    except Exception as exc:
+        raise NasError(f"ONNX export failed ({type(exc).__name__}: {_text(exc)})") from None
+    return buf.getvalue()
+
+
+def ort_session(data: bytes, threads: int = 2) -> InferenceSession:
+    """An onnxruntime CPU session of the ONNX graph ``data``: ``threads`` intra-op threads, one
+    inter-op thread, sequential execution, all graph optimisations (``ORT_ENABLE_ALL``), warnings
+    not logged. NasError (one line) when onnxruntime cannot load the graph."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3  # errors only
+    try:
+        return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise NasError(f"onnxruntime cannot load the ONNX graph ({type(exc).__name__}: "
+                       f"{_text(exc)})") from None
 
 
 def export_onnx(model: nn.Module, path: Path, size: tuple[int, int], check_batch: int = 2,
@@ -37,35 +93,23 @@ def export_onnx(model: nn.Module, path: Path, size: tuple[int, int], check_batch
     ``check_batch`` images. Raises NasError (and writes nothing) when it is not under
     :data:`ONNX_TOL` or the exporter fails."""
     import onnx
-    import onnxruntime as ort
 
     model = model.eval().float()
     h, w = size
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(check_batch, 3, h, w, generator=gen)
-    buf = io.BytesIO()
     try:
-        with warnings.catch_warnings(), torch.no_grad(), _exportable():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(model, (x[:1],), buf, dynamo=False, opset_version=OPSET,
-                              input_names=["image"], output_names=["logits"],
-                              dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
-                              do_constant_folding=True)
-    except Exception as exc:
-        text = " ".join(str(exc).split())[:300]
-        raise NasError(f"ONNX export failed ({type(exc).__name__}: {text}); export the "
-                       "YAML instead and report the architecture") from None
-    data = buf.getvalue()
+        data = onnx_bytes(model, x[:1], names=["image"], outputs=["logits"], dynamic_batch=True)
+    except NasError as exc:
+        raise NasError(f"{exc}; export the YAML instead and report the architecture") from None
     try:
         onnx.checker.check_model(onnx.load_from_string(data))
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, torch.get_num_threads())
-        sess = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        sess = ort_session(data, max(1, torch.get_num_threads()))
         got = sess.run(None, {"image": x.numpy()})[0]
     except Exception as exc:  # an invalid graph, or one that fails at a batch of 2
-        text = " ".join(str(exc).split())[:300]
-        raise NasError(f"the exported ONNX graph does not run in onnxruntime ({type(exc).__name__}"
-                       f": {text}); the file was not written") from None
+        why = str(exc) if isinstance(exc, NasError) else f"{type(exc).__name__}: {_text(exc)}"
+        raise NasError(f"the exported ONNX graph does not run in onnxruntime ({why}); the file "
+                       "was not written") from None
     with torch.no_grad():
         ref = model(x).numpy()
     if got.shape != ref.shape:
@@ -78,6 +122,10 @@ def export_onnx(model: nn.Module, path: Path, size: tuple[int, int], check_batch
     tmp.write_bytes(data)
     os.replace(tmp, path)
     return diff
+
+
+def _text(exc: BaseException, limit: int = 300) -> str:
+    return " ".join(str(exc).split())[:limit]
 
 
 @contextlib.contextmanager
