@@ -27,7 +27,7 @@ def writable_dir(path: str | Path, option: str = "--out") -> Path:
     return path
 
 
-def check_device(device: str, latency: bool = False) -> None:
+def check_device(device: str, latency: bool = False, option: str = "--device") -> None:
     """NasError (one line) unless ``device`` is cpu, cuda or cuda:N (or, with ``latency``, a
     latency-only device: ort-cpu) and is there; checked before any progress bar or run folder, so
     a bad --device writes and prints nothing else."""
@@ -35,10 +35,10 @@ def check_device(device: str, latency: bool = False) -> None:
         return
     if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
         names = "cpu, ort-cpu, cuda or cuda:N" if latency else "cpu, cuda or cuda:N"
-        raise NasError(f"--device {device!r}: use {names}")
+        raise NasError(f"{option} {device!r}: use {names}")
     if device.startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
-            raise NasError(f"--device {device}: CUDA is not available on this machine; use cpu")
+            raise NasError(f"{option} {device}: CUDA is not available on this machine; use cpu")
 

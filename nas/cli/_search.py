@@ -65,6 +65,9 @@ def search_cmd(
     lr: Annotated[float | None, _opt("--lr", "Proxy peak learning rate.")] = None,
     threads: Annotated[int | None, _opt("--threads", "torch CPU threads per worker.")] = None,
     device: Annotated[str, _opt("--device", "cpu, cuda or cuda:N.")] = "cpu",
+    latency_device: Annotated[str | None, _opt(
+        "--latency-device", "Device a latency budget is for: cpu, ort-cpu (ONNX Runtime), "
+        "cuda or cuda:N. Default: --device.")] = None,
     report: Annotated[bool, _opt("--report/--no-report", "Write the report at the end.")
                       ] = True,
     quiet: Annotated[bool, _opt("--quiet", "No live view.")] = False,
@@ -85,6 +88,8 @@ def search_cmd(
     budgets = tuple(budget) if budget else ("5GFLOPs",)
     profile = load_runner(runner)
     check_device(device)
+    if latency_device is not None:
+        check_device(latency_device, latency=True, option="--latency-device")
     schedule = DEFAULT_SCHEDULE.replace(
         epochs=epochs, batch_size=batch_size, lr=lr, threads=threads,
         train_size=parse_size(train_size) if train_size else None)
@@ -101,7 +106,7 @@ def search_cmd(
         objectives=objectives, trials=trials_v, time_s=time_s, strategy=strategy,  # type: ignore[arg-type]
         population=population, runner=runner, storage=storage,
         workers=workers or profile.workers, seed=seed, resume=resume, baselines=baselines,
-        pruning=pruning, schedule=schedule, device=device,
+        pruning=pruning, schedule=schedule, device=device, latency_device=latency_device,
         command=" ".join(["nas", *map(shlex.quote, sys.argv[1:])]))
     if settings.storage_url.startswith("sqlite:///"):  # a damaged study is never written to
         check_study_file(settings.storage_url.removeprefix("sqlite:///"))

@@ -287,6 +287,9 @@ def measure_unit(unit: Unit, device: str = "cpu", threads: int = 2, warmup: int 
     with seeded(0, where):
         module = unit.make().to(where).eval()
         xs = [torch.randn(s, device=where) for s in unit.inputs]
+    if device != "ort-cpu":  # as inside the segmentor, which runs channels-last throughout
+        xs = [x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
+              for x in xs]
     times = time_module(module, xs, device, threads, warmup, runs)
     # "inclusive": quartiles stay within the timings, even for very few runs
     q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else times * 3

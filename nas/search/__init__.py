@@ -9,9 +9,11 @@ up to date after every trial.
 """
 
 from nas.metrics import hypervolume, pareto_mask
-from nas.search._evaluate import ScoreFn
+from nas.search._evaluate import Evaluator, ScoreFn
 from nas.search._integrity import check_study_file
+from nas.search._measured import measure_front, measured_latency
 from nas.search._outputs import read_run, trials_frame, write_outputs, write_run
+from nas.search._prologue import make_evaluator
 from nas.search._pruner import FrontPruner, History
 from nas.search._run import SearchResult, run_search
 from nas.search._runner import RunnerProfile, load_runner, runner_names
@@ -35,6 +37,10 @@ from nas.search._study import Counts, counts, make_storage, storage_seconds
 from nas.search._within import SpaceReport, cheapest, sample_within, space_report
 
 __all__ = [
+    "Evaluator",
+    "make_evaluator",
+    "measure_front",
+    "measured_latency",
     "OBJECTIVES",
     "STRATEGIES",
     "STRATEGY_TYPES",

@@ -3,11 +3,11 @@
 The search priced every candidate with the latency predictor (unit table, correction, unit
 model); the front is what a user will deploy, so each member is measured for real once the run
 has finished: :func:`~nas.cost.measure_latency` in ``processes`` fresh worker processes on the
-run's device and thread count. The figures go to ``latency_measured.csv``
-(:data:`nas.record.MEASURED_LATENCY`) in the run folder, one row per trial: ``number``,
-``latency_ms`` (predicted), ``latency_measured_ms`` (median of the process medians),
-``latency_repeat_spread``, ``latency_error`` (predicted / measured - 1). The trials table and
-the report read them from there.
+run's latency device (``latency_device``, default the training device) and thread count. The
+figures go to ``latency_measured.csv`` (:data:`nas.record.MEASURED_LATENCY`) in the run folder,
+one row per trial: ``number``, ``latency_ms`` (predicted), ``latency_measured_ms`` (median of
+the process medians), ``latency_repeat_spread``, ``latency_error`` (predicted / measured - 1).
+The trials table and the report read them from there.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def measure_front(settings: SearchSettings, df: pd.DataFrame, processes: int = 2
         if int(r["number"]) in done or not r["arch_json"]:
             continue
         lat = measure_latency(ArchConfig.from_json(r["arch_json"]), settings.input_size,
-                              settings.device, settings.schedule.threads, warmup=warmup,
+                              settings.latency_on, settings.schedule.threads, warmup=warmup,
                               runs=runs, processes=processes)
         rows.append({"number": int(r["number"]), "latency_ms": float(r["latency_ms"]),
                      "latency_measured_ms": lat.median_ms,

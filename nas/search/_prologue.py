@@ -160,7 +160,7 @@ def make_evaluator(settings: SearchSettings, space: Any, score: ScoreFn | None =
     if settings.needs_latency:
         from nas.cost import LatencyTable
 
-        table = LatencyTable.open(settings.latency_dir, settings.device,
+        table = LatencyTable.open(settings.latency_dir, settings.latency_on,
                                   settings.schedule.threads, settings.input_size)
     pruner = FrontPruner() if settings.pruning else None
     return Evaluator(settings, space, train_data, val_data, k, table, pruner, score=score)

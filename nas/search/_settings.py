@@ -91,7 +91,8 @@ class SearchSettings:
     baselines: bool = True
     pruning: bool = True
     schedule: Schedule = DEFAULT_SCHEDULE
-    device: str = "cpu"
+    device: str = "cpu"  # where candidates train
+    latency_device: str | None = None  # what latency budgets/objectives mean (default: device)
     latency_dir: Path = Path("results/latency")
     max_infeasible: int = 5000
     command: str = ""
@@ -152,6 +153,11 @@ class SearchSettings:
         from nas.search._runner import load_runner
 
         return load_runner(self.runner)
+
+    @property
+    def latency_on(self) -> str:
+        """The latency device: cpu, cuda[:N] (PyTorch) or ort-cpu (the exported ONNX graph)."""
+        return self.latency_device or self.device
 
     @property
     def population_size(self) -> int:

@@ -25,6 +25,8 @@ def tiny_args():
     (["--data", "camvid:/does/not/exist"], "/does/not/exist"),
     (["--resume", "--name", "never-ran"], "holds no search"),
     (["--device", "tpu"], "--device 'tpu'"),
+    (["--budget", "150ms", "--latency-device", "tpu"],
+     "--latency-device 'tpu': use cpu, ort-cpu, cuda or cuda:N"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -86,3 +88,27 @@ def test_a_budget_no_architecture_meets_is_refused_before_any_trial(tmp_path, ca
     assert "\n" not in err and err.startswith("nas: error: --budget 1MFLOPs: budget infeasible")
     assert "the cheapest architecture in hybrid.yaml needs" in err and "GFLOPs at 512x512" in err
     assert not any(tmp_path.rglob("*")), "nothing may be written"
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+@pytest.mark.parametrize("flag", ["--device", "--latency-device"])
+def test_a_latency_budget_for_a_missing_gpu_is_refused(flag, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "--quiet", "--budget", "150ms", flag, "cuda"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "CUDA is not available on this machine; use cpu" in err and "\n" not in err
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_the_latency_device_chooses_the_table(tmp_path):
+    """Training stays on --device; the latency table (and the front's measurement) is the
+    latency device's: here the exported graph in ONNX Runtime."""
+    from nas.search import SearchSettings, make_evaluator
+    from nas.space import load_space
+
+    s = SearchSettings(name="t", out=tmp_path / "run", budgets=("150ms",),
+                       data="synthetic:16,8", latency_device="ort-cpu",
+                       latency_dir=tmp_path / "latency")
+    ev = make_evaluator(s, load_space("hybrid"))
+    assert s.device == "cpu" and ev.table.device == "ort-cpu"
+    assert ev.table.fingerprint.startswith("ort-cpu-")
