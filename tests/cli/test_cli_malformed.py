@@ -78,6 +78,7 @@ MALFORMED = {
             not_float, st.sampled_from(["0", "-1", "nan", "inf"])),
         "--threads": st.one_of(not_int, negative), "--device": st.sampled_from(
             ["tpu", "cuda:x", "", "gpu"]),
+        "--latency-device": st.sampled_from(["tpu", "cuda:x", "", "ort", "ort-gpu"]),
     },
     ("build",): {"ARG:arch": missing, "--input": not_size},
     ("cost",): {"ARG:arch": missing, "--input": not_size, "--threads": not_int,
@@ -112,6 +113,7 @@ MALFORMED = {
         "--out": st.sampled_from([NO_DIR]), "--runs": st.one_of(not_int, negative),
         "--warmup": st.one_of(not_int, st.sampled_from(["-1"])),
         "--calibrate": st.one_of(not_int, st.sampled_from(["-1", "5"])),
+        "--noise-repeats": st.one_of(not_int, st.sampled_from(["-1", "1"])),
     },
     ("report",): {"ARG:run_dir": st.sampled_from(["no/such/run", "FILE", "EMPTY", NO_DIR])},
     ("export",): {
