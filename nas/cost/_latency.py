@@ -19,8 +19,8 @@ from nas.cost._fingerprint import device_kind
 from nas.errors import NasError
 
 __all__ = [
-    "Latency", "check_timing", "measure_latency", "seeded", "time_call", "time_model",
-    "timing_threads",
+    "Latency", "check_timing", "measure_latency", "minor_faults", "quartiles", "seeded",
+    "time_call", "time_model", "timing_threads",
 ]
 
 
@@ -80,13 +80,13 @@ def measure_latency(
                                               warmup, runs, processes, affinity)
         times = [t for ts in per for t in ts]
         medians = tuple(statistics.median(ts) for ts in per)
-        q = _quartiles(times)
+        q = quartiles(times)
         return Latency(statistics.median(medians), q[0], q[2], len(times), device, threads,
                        batch, medians, sum(faults) / len(times) if len(faults) == len(per)
                        else None)
     counted: list[int] = []
     times = time_model(model, input_size, device, threads, batch, warmup, runs, faults=counted)
-    q = _quartiles(times)
+    q = quartiles(times)
     return Latency(statistics.median(times), q[0], q[2], runs, device, threads, batch,
                    faults_per_pass=counted[0] / runs if counted else None)
 
@@ -103,31 +103,16 @@ def time_model(model: nn.Module | ArchConfig, input_size: tuple[int, int], devic
 
         with seeded(0, device):
             model = build_model(model)
-    if device == "ort-cpu":  # the exported graph in onnxruntime (page faults not counted)
-        from nas.cost._runtime import time_module
+    from nas.cost._runtime import tensor_device, time_module
 
-        with seeded(0, "cpu"):
-            x = torch.randn(batch, 3, *input_size)
-        return time_module(model, (x,), device, threads, warmup, runs)
-    was_training = model.training
-    model = model.to(device).eval()
-    try:
-        with timing_threads(device, threads), seeded(0, device):
-            x = torch.randn(batch, 3, *input_size, device=device)
-        with timing_threads(device, threads), torch.inference_mode():
-            for _ in range(warmup):
-                model(x)
-            before = _minor_faults()
-            times = [time_call(lambda: model(x), device) for _ in range(runs)]
-            after = _minor_faults()
-        if faults is not None and before is not None and after is not None:
-            faults.append(after - before)
-        return times
-    finally:
-        model.train(was_training)
+    where = tensor_device(device)
+    with seeded(0, where):
+        x = torch.randn(batch, 3, *input_size, device=where)
+    return time_module(model, (x,), device, threads, warmup, runs, faults)
 
 
-def _minor_faults() -> int | None:
+def minor_faults() -> int | None:
+    """This process's minor page faults so far (None where ``resource`` is missing)."""
     try:
         import resource
     except ImportError:  # not POSIX
@@ -135,7 +120,8 @@ def _minor_faults() -> int | None:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def _quartiles(times: list[float]) -> list[float]:
+def quartiles(times: list[float]) -> list[float]:
+    """[q1, median, q3] of ``times`` ("inclusive": within the timings even for very few)."""
     return (statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1
             else [times[0]] * 3)
 

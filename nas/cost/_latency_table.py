@@ -40,7 +40,7 @@ import torch
 from nas._allocator import keep_freed_memory
 from nas.arch import ArchConfig
 from nas.cost._fingerprint import device_fingerprint, device_info
-from nas.cost._latency import check_timing, seeded
+from nas.cost._latency import check_timing, quartiles, seeded
 from nas.cost._runtime import tensor_device, time_module
 from nas.errors import NasError
 from nas.metrics import parse_size, size_text
@@ -291,8 +291,7 @@ def measure_unit(unit: Unit, device: str = "cpu", threads: int = 2, warmup: int 
         xs = [x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
               for x in xs]
     times = time_module(module, xs, device, threads, warmup, runs)
-    # "inclusive": quartiles stay within the timings, even for very few runs
-    q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else times * 3
+    q = quartiles(times)
     return Entry(statistics.median(times), q[0], q[2], runs, *unit_features(unit))
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from nas.cost._latency import check_timing, time_call, timing_threads
+from nas.cost._latency import check_timing, minor_faults, time_call, timing_threads
 from nas.cost._onnx import input_names, onnx_bytes, ort_session
 from nas.errors import NasError
 
@@ -27,7 +27,8 @@ def tensor_device(device: str) -> str:
 
 
 def time_module(module: nn.Module, inputs: Sequence[torch.Tensor], device: str = "cpu",
-                threads: int = 2, warmup: int = 5, runs: int = 20) -> list[float]:
+                threads: int = 2, warmup: int = 5, runs: int = 20,
+                faults: list[int] | None = None) -> list[float]:
     """Milliseconds of each of ``runs`` calls ``module(*inputs)``, after ``warmup`` untimed ones;
     the module is in eval mode meanwhile (its mode is restored afterwards).
 
@@ -35,7 +36,8 @@ def time_module(module: nn.Module, inputs: Sequence[torch.Tensor], device: str =
     device, ``threads`` CPU threads (the caller's count is restored), CUDA events with
     synchronisation. ``ort-cpu``: the module is exported once to ONNX at the inputs' (static)
     shapes and each call is ``session.run`` of an onnxruntime CPU session with ``threads``
-    intra-op threads (:func:`~nas.cost.ort_session`) on the inputs as numpy arrays."""
+    intra-op threads (:func:`~nas.cost.ort_session`) on the inputs as numpy arrays. With
+    ``faults`` (PyTorch, POSIX), the minor page faults of the timed calls are appended to it."""
     check_timing(warmup, runs, threads, device)
     was_training = module.training
     try:
@@ -46,7 +48,12 @@ def time_module(module: nn.Module, inputs: Sequence[torch.Tensor], device: str =
         with timing_threads(device, threads), torch.inference_mode():
             for _ in range(warmup):
                 module(*xs)
-            return [time_call(lambda: module(*xs), device) for _ in range(runs)]
+            before = minor_faults()
+            times = [time_call(lambda: module(*xs), device) for _ in range(runs)]
+            after = minor_faults()
+        if faults is not None and before is not None and after is not None:
+            faults.append(after - before)
+        return times
     finally:
         module.train(was_training)
 
