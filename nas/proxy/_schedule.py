@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -90,16 +91,17 @@ class Schedule:
                 continue
             if not (isinstance(v, tuple) and len(v) == 2 and min(v) >= 32):
                 return f"{name} must be (H, W) with both sides >= 32, got {v}"
-        if not self.lr > 0:
-            return f"lr must be > 0, got {self.lr}"
-        if self.weight_decay < 0 or self.warmup_epochs < 0 or not 0 <= self.min_lr_ratio <= 1:
+        if not 0 < self.lr < math.inf:
+            return f"lr must be finite and > 0, got {self.lr}"
+        if not (0 <= self.weight_decay < math.inf and 0 <= self.warmup_epochs < math.inf
+                and 0 <= self.min_lr_ratio <= 1):
             return "weight_decay and warmup_epochs must be >= 0 and min_lr_ratio in [0, 1]"
         lo, hi = self.scale_range
-        if not 0 < lo <= hi:
+        if not 0 < lo <= hi < math.inf:
             return f"scale_range must be 0 < lo <= hi, got {self.scale_range}"
-        if self.grad_clip is not None and self.grad_clip <= 0:
+        if self.grad_clip is not None and not 0 < self.grad_clip < math.inf:
             return f"grad_clip must be > 0 or None, got {self.grad_clip}"
-        if not self.head_lr_mult > 0 or not 0 <= self.class_weight_power <= 1:
+        if not 0 < self.head_lr_mult < math.inf or not 0 <= self.class_weight_power <= 1:
             return "head_lr_mult must be > 0 and class_weight_power in [0, 1]"
         return None
 

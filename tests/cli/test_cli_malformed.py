@@ -82,7 +82,9 @@ MALFORMED = {
     },
     ("build",): {"ARG:arch": missing, "--input": not_size},
     ("cost",): {"ARG:arch": missing, "--input": not_size, "--threads": not_int,
-                "--table": st.sampled_from(["no/such/table.json", NO_DIR])},
+                "--table": st.sampled_from(["no/such/table.json", NO_DIR]),
+                "--device": st.sampled_from(["tpu", "cuda:x", "", "ort"]),
+                "--processes": st.one_of(not_int, negative)},
     ("train",): {
         "ARG:arch": missing, "--data": st.sampled_from(["kitti:/x", "camvid:/no/such", ""]),
         "--val-data": st.sampled_from(["kitti:/x", "voc:/no/such"]),

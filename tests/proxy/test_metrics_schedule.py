@@ -53,6 +53,10 @@ def test_schedule_replace_and_round_trip():
     {"epochs": 0}, {"batch_size": 0}, {"train_size": (16, 16)}, {"eval_size": (8, 64)},
     {"lr": 0.0}, {"n_train": 0}, {"scale_range": (1.5, 0.5)}, {"grad_clip": 0.0},
     {"threads": 0}, {"min_lr_ratio": 2.0},
+    # non-finite floats pass a bare "> 0" check: `nas search --lr inf` used to train with them
+    {"lr": float("inf")}, {"lr": float("nan")}, {"weight_decay": float("nan")},
+    {"warmup_epochs": float("inf")}, {"grad_clip": float("inf")},
+    {"head_lr_mult": float("inf")}, {"scale_range": (0.5, float("inf"))},
 ])
 def test_schedule_rejects_bad_values(bad):
     with pytest.raises(NasError, match="schedule"):
