@@ -157,8 +157,9 @@ def train_piece(arch: ArchConfig, order: int, seed: int, data: str, work: Path,
         print(f"{arch.name} seed {seed}: {exc} ({time.perf_counter() - t0:.0f} s this piece)",
               flush=True)
         return None
-    ckpt.unlink(missing_ok=True)
-    return {**record(arch, order, seed, r), "resumed_at": r.resumed_at}
+    # the checkpoint stays until the caller has saved the record (work_piece): a kill in between
+    # resumes from the last epoch instead of training the run again
+    return {**record(arch, order, seed, r), "resumed_at": r.resumed_at, "_ckpt": str(ckpt)}
 
 
 def work_piece(args, todo, db) -> bool:
@@ -172,8 +173,10 @@ def work_piece(args, todo, db) -> bool:
     rec = train_piece(arch, i, seed, args.data, WORK, args.piece_s)
     if rec is None:
         return True
+    ckpt = Path(rec.pop("_ckpt"))
     db[key] = rec
     save_db(db, args)
+    ckpt.unlink(missing_ok=True)
     print(f"{arch.name} seed {seed}: {rec['status']} score {rec['miou']} test {rec['test_miou']}"
           f" gain {rec['plateau_gain']} wall {rec['wall_s']} s (resumed at epoch "
           f"{rec['resumed_at']})",

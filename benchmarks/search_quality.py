@@ -44,7 +44,14 @@ import pandas as pd
 
 from nas.cost import parse_size
 from nas.proxy import DEFAULT_SCHEDULE
-from nas.search import SearchSettings, hypervolume, read_run, run_search, storage_seconds
+from nas.search import (
+    SearchSettings,
+    hypervolume,
+    pareto_mask,
+    read_run,
+    run_search,
+    storage_seconds,
+)
 
 STEP = 5  # candidates added at a time while a run catches up with the evolution run's compute
 
@@ -98,7 +105,8 @@ def _figures(df: pd.DataFrame, run_dir: Path, budget_g: float, storage_s: float)
     return {
         "hypervolume": hv,
         "best_miou": float(ok["miou"].max()) if len(ok) else float("nan"),
-        "front": int(rows["pareto"].sum()) if "pareto" in rows else 0,
+        # recomputed on the kept trials: a cut run's front is not the whole run's
+        "front": int(pareto_mask(pts, ["maximize", "minimize"]).sum()) if len(pts) else 0,
         "trained": len(trained),
         "pruned": int((rows["state"] == "PRUNED").sum()),
         "infeasible": int((rows["state"] == "INFEASIBLE").sum()),
@@ -117,14 +125,19 @@ _STORAGE: dict[str, float] = {}
 
 
 def _search(label: str, strategy: str, seed: int, trials: int, common: dict, out: Path
-            ) -> tuple[pd.DataFrame, Path]:
-    """The run (resumed to ``trials``); the seconds it spent in storage are added up."""
+            ) -> tuple[pd.DataFrame, Path, str]:
+    """The run (resumed to ``trials``) and its status; the seconds it spent in storage are
+    added up. An interrupted run (Ctrl-C, SIGTERM) ends the benchmark here, uncached: rerun
+    to resume it."""
     s = SearchSettings(name=label, out=out / label, strategy=strategy, seed=seed,
                        trials=trials, time_s=None, baselines=False, **common)
     t0 = storage_seconds()
-    df = run_search(s, quiet=True).trials
+    result = run_search(s, quiet=True)
     _STORAGE[label] = _STORAGE.get(label, 0.0) + storage_seconds() - t0
-    return df, s.run_dir
+    if result.status == "interrupted":
+        print(f"  {label}: interrupted; rerun the same command to resume it", flush=True)
+        raise SystemExit(130)
+    return result.trials, s.run_dir, result.status
 
 
 def main() -> None:
@@ -148,8 +161,10 @@ def main() -> None:
         threads=args.threads, epochs=args.epochs, n_train=args.n_train, n_val=args.n_val,
         batch_size=args.batch_size,
         train_size=parse_size(args.train_size) if args.train_size else None)
+    # one population size for every run, also while a run catches up with more --trials
     common = dict(space="hybrid", data=args.data, input_size=parse_size(args.input),
                   budgets=(args.budget,), schedule=schedule, pruning=True,
+                  population=max(4, min(50, args.trials // 4)),
                   command="benchmarks/search_quality.py")
     budget_g = SearchSettings(**common).budget.get("flops").value / 1e9
     key = json.dumps({k: (v.to_dict() if hasattr(v, "to_dict") else v)
@@ -164,7 +179,7 @@ def main() -> None:
     print(f"# data {args.data}, budget {args.budget} at {args.input}, >= {args.trials} "
           f"trained candidates per run, schedule {schedule.epochs} epochs x "
           f"{schedule.n_train} images at {schedule.train_size}, pruning on, {args.threads} "
-          "threads; the machine was shared")
+          "threads")
     for label, strategy, seed in plan:
         if args.only and label != args.only or label in runs:
             continue
@@ -173,20 +188,27 @@ def main() -> None:
             print(f"  {label}: waiting for {ref}")
             continue
         n = args.trials
-        df, run_dir = _search(label, strategy, seed, n, common, args.out)
+        df, run_dir, status = _search(label, strategy, seed, n, common, args.out)
         if strategy != "evolution":  # catch up with the evolution run's compute
             target = runs[ref]["gflop_epochs"]
-            while _gflop_epochs(df) < target:
+            while _gflop_epochs(df) < target and status == "finished":
+                spent = _gflop_epochs(df)
                 n = len(_trained(df)) + STEP
-                df, run_dir = _search(label, strategy, seed, n, common, args.out)
+                df, run_dir, status = _search(label, strategy, seed, n, common, args.out)
+                if _gflop_epochs(df) <= spent:  # nothing more was trained
+                    break
             df = _cut(df, target)
         runs[label] = {**_figures(df, run_dir, budget_g, _STORAGE[label]),
-                       "strategy": strategy, "seed": seed,
+                       "strategy": strategy, "seed": seed, "status": status,
                        "command": " ".join([sys.executable.rsplit("/", 1)[-1], *sys.argv])}
+        # merged into the file as it is now (another --only piece may have written meanwhile)
+        disk = json.loads(args.cache.read_text()) if args.cache.exists() else {}
+        disk.setdefault(key, {})[label] = runs[label]
+        runs = {**disk[key], **runs}
         tmp = args.cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
+        tmp.write_text(json.dumps(disk, indent=1, sort_keys=True) + "\n")
         os.replace(tmp, args.cache)
-        print(f"  {label}: done")
+        print(f"  {label}: done ({status})")
 
     if not runs:
         return

@@ -31,13 +31,11 @@ from nas.cost._latency_table import (
     Entry,
     LatencyTable,
     measure_unit,
-    predict_latency,
     profile_units,
-    unit_sum,
-    unit_sums,
 )
 from nas.cost._measure import Measured, measure
 from nas.cost._onnx import ONNX_TOL, export_onnx, onnx_bytes, ort_session
+from nas.cost._predict import predict_latency, unit_sum, unit_sums
 from nas.cost._profiling import (
     CORRECTION_FORMS,
     ProfileResult,

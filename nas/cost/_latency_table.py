@@ -24,6 +24,7 @@ later run resumes: keys already in the table are never measured again. One write
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -38,25 +39,20 @@ from pathlib import Path
 import torch
 
 from nas._allocator import keep_freed_memory
-from nas.arch import ArchConfig
 from nas.cost._fingerprint import device_fingerprint, device_info
 from nas.cost._latency import check_timing, quartiles, seeded
-from nas.cost._runtime import tensor_device, time_module
+from nas.cost._runtime import ort_graph, tensor_device, time_module
 from nas.errors import NasError
 from nas.metrics import parse_size, size_text
-from nas.models import Unit, units
+from nas.models import Unit
 
 __all__ = [
-    "MISSING",
     "Correction",
     "Entry",
     "LatencyTable",
     "Progress",
     "measure_unit",
-    "predict_latency",
     "profile_units",
-    "unit_sum",
-    "unit_sums",
 ]
 
 FORMAT = 1
@@ -274,12 +270,13 @@ class LatencyTable:
 
 
 def measure_unit(unit: Unit, device: str = "cpu", threads: int = 2, warmup: int = 5,
-                 runs: int = 20) -> Entry:
+                 runs: int = 20, graphs: Path | None = None) -> Entry:
     """Build ``unit`` (seeded with 0; the caller's RNG state is kept) and time it on random inputs
     of its shapes with :func:`~nas.cost.time_module`, the conventions of
     :func:`~nas.cost.measure_latency`: eval, ``inference_mode``, a fixed CPU thread count
     (restored afterwards), CUDA events with synchronisation; on ``ort-cpu`` its ONNX graph in
-    onnxruntime."""
+    onnxruntime. ``graphs`` (``ort-cpu``): a folder where each unit's exported graph is kept
+    and found again (the export costs more than the timing), named by a hash of its key."""
     check_timing(warmup, runs, threads, device)
     if device in ("cpu", "ort-cpu"):
         keep_freed_memory()  # as measure_latency times whole models (nas._allocator)
@@ -290,7 +287,15 @@ def measure_unit(unit: Unit, device: str = "cpu", threads: int = 2, warmup: int 
     if device != "ort-cpu":  # as inside the segmentor, which runs channels-last throughout
         xs = [x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
               for x in xs]
-    times = time_module(module, xs, device, threads, warmup, runs)
+    graph = None
+    if device == "ort-cpu" and graphs is not None:
+        path = graphs / f"{hashlib.sha1(unit.key.encode()).hexdigest()}.onnx"
+        if path.is_file():
+            graph = path.read_bytes()
+        else:
+            graph = ort_graph(module, xs)
+            path.write_bytes(graph)
+    times = time_module(module, xs, device, threads, warmup, runs, graph=graph)
     q = quartiles(times)
     return Entry(statistics.median(times), q[0], q[2], runs, *unit_features(unit))
 
@@ -326,10 +331,13 @@ def profile_units(parts: Iterable[Unit], table: LatencyTable, device: str | None
             table.save()
             last_save = time.monotonic()
 
+    # ort-cpu: each unit's graph is exported once and kept on disk for the verify pass
+    scratch = tempfile.TemporaryDirectory(prefix="nas-graphs-") if device == "ort-cpu" else None
+    graphs = Path(scratch.name) if scratch is not None else None
     try:
         tick("units", 0)
         for i, unit in enumerate(todo, start=1):
-            table.entries[unit.key] = measure_unit(unit, device, threads, warmup, runs)
+            table.entries[unit.key] = measure_unit(unit, device, threads, warmup, runs, graphs)
             added += 1
             tick("units", i)
         if verify and todo:
@@ -337,94 +345,17 @@ def profile_units(parts: Iterable[Unit], table: LatencyTable, device: str | None
             tick("verify", 0)
             for i, unit in enumerate(todo, start=1):
                 first = table.entries[unit.key]
-                check = measure_unit(unit, device, threads, max(1, warmup // 2), quick)
+                check = measure_unit(unit, device, threads, max(1, warmup // 2), quick, graphs)
                 if check.median_ms < (1 - _VERIFY_TOL) * first.median_ms:
-                    again = measure_unit(unit, device, threads, warmup, runs)
+                    again = measure_unit(unit, device, threads, warmup, runs, graphs)
                     table.entries[unit.key] = min(first, again, key=lambda e: e.median_ms)
                 tick("verify", i)
     finally:
+        if scratch is not None:
+            scratch.cleanup()
         if added and table.path is not None:
             table.save()
     return added
-
-
-MISSING = ("error", "measure", "model")
-"""What :func:`predict_latency` does with units the table lacks: raise, time them now (and add
-them), or estimate them with the table's :class:`~nas.cost.UnitModel` (then timed later)."""
-
-
-def unit_sum(arch: ArchConfig, table: LatencyTable, input_size: HW | None = None,
-             missing: str = "error", warmup: int = 5, runs: int = 20) -> tuple[float, int]:
-    """(sum of the unit medians in ms, number of units) of ``arch``. Units not in the table:
-    NasError, or with ``missing="model"`` the unit model's estimate (measured instead while
-    the table is too small to fit one)."""
-    by_kind, n = unit_sums(arch, table, input_size, missing, warmup, runs)
-    return sum(by_kind.values()), n
-
-
-def unit_sums(arch: ArchConfig, table: LatencyTable, input_size: HW | None = None,
-              missing: str = "error", warmup: int = 5, runs: int = 20
-              ) -> tuple[dict[str, float], int]:
-    """Like :func:`unit_sum`, with the sum split by unit kind (``stem``, ``cell:hr``, ...)."""
-    size = _table_size(table, input_size)
-    parts = units(arch, size)
-    todo = table.missing(parts)
-    estimated: dict[str, float] = {}
-    if todo and missing == "model":
-        from nas.cost._unit_model import UnitModel
-
-        model = UnitModel.fit(table)
-        if model is None:
-            profile_units(todo, table, warmup=warmup, runs=runs)
-        else:
-            estimated = dict(zip((u.key for u in todo), model.predict(todo).tolist(),
-                                 strict=True))
-        todo = []
-    if todo:
-        raise NasError(
-            f"{len(todo)} of {len(parts)} units of {arch.name or 'this architecture'} at "
-            f"{size_text(size)} are not in the latency table {table.path or table.fingerprint}; "
-            f"run `nas profile --device {table.device} --threads {table.threads} --input "
-            f"{size_text(size)}` on this machine, or pass extend=True to measure them now")
-    by_kind: dict[str, float] = {}
-    for u in parts:
-        ms = table.entries[u.key].median_ms if u.key in table.entries else estimated[u.key]
-        by_kind[u.kind] = by_kind.get(u.kind, 0.0) + ms
-    return by_kind, len(parts)
-
-
-def predict_latency(arch: ArchConfig, table: LatencyTable, input_size: HW | None = None, *,
-                    corrected: bool = True, extend: bool = False, missing: str | None = None,
-                    device: str | None = None, threads: int | None = None, warmup: int = 5,
-                    runs: int = 20) -> float:
-    """Predicted milliseconds per forward pass of ``build_model(arch)`` (batch 1) on the table's
-    device setting: the sum of its unit medians, through the table's correction when it has one
-    and ``corrected``. Units missing from the table (``missing``, see :data:`MISSING`): raise
-    NasError (``"error"``, the default), are measured now with ``warmup``/``runs`` and added
-    (``"measure"``, or ``extend=True``; ``device``/``threads`` must match the table's), or are
-    estimated by the unit model (``"model"``: instant, nothing is added). A table of another
-    machine's fingerprint is refused (:meth:`LatencyTable.check_machine`)."""
-    missing = ("measure" if extend else "error") if missing is None else missing
-    if missing not in MISSING:
-        raise NasError(f"missing={missing!r}: use one of {', '.join(MISSING)}")
-    size = _table_size(table, input_size)
-    table.check_machine()
-    if missing == "measure":
-        profile_units(units(arch, size), table, device, threads, warmup, runs)
-    by_kind, n = unit_sums(arch, table, size, "model" if missing == "model" else "error",
-                           warmup, runs)
-    total = sum(by_kind.values())
-    correction = table.correction
-    return correction(total, n, by_kind) if corrected and correction is not None else total
-
-
-def _table_size(table: LatencyTable, input_size: HW | None) -> HW:
-    size = table.input_size if input_size is None else (int(input_size[0]), int(input_size[1]))
-    if size != table.input_size:
-        raise NasError(f"the latency table {table.path or table.fingerprint} is for input "
-                       f"{table.meta['input']}, not {size_text(size)}; use the table of that "
-                       "size (LatencyTable.open(..., input_size=...))")
-    return size
 
 
 def _setting(table: LatencyTable, device: str | None, threads: int | None) -> tuple[str, int]:

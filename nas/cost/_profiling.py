@@ -20,8 +20,8 @@ from nas.cost._latency_table import (
     Progress,
     _now,
     profile_units,
-    unit_sums,
 )
+from nas.cost._predict import unit_sums
 from nas.errors import NasError
 from nas.metrics import size_text
 from nas.models import units

@@ -17,7 +17,7 @@ from nas.cost._latency import check_timing, minor_faults, time_call, timing_thre
 from nas.cost._onnx import input_names, onnx_bytes, ort_session
 from nas.errors import NasError
 
-__all__ = ["tensor_device", "time_module"]
+__all__ = ["ort_graph", "tensor_device", "time_module"]
 
 
 def tensor_device(device: str) -> str:
@@ -26,9 +26,19 @@ def tensor_device(device: str) -> str:
     return "cpu" if device == "ort-cpu" else device
 
 
+def ort_graph(module: nn.Module, inputs: Sequence[torch.Tensor]) -> bytes:
+    """The ONNX graph that ``ort-cpu`` times for ``module`` at the inputs' (static) shapes."""
+    xs = tuple(x.detach().cpu() for x in inputs)
+    try:
+        return onnx_bytes(module.cpu().eval(), xs)
+    except NasError as exc:
+        raise NasError(f"{exc}; --device ort-cpu times the exported graph, so this module cannot "
+                       "be timed there (time it on cpu, and report the architecture)") from None
+
+
 def time_module(module: nn.Module, inputs: Sequence[torch.Tensor], device: str = "cpu",
                 threads: int = 2, warmup: int = 5, runs: int = 20,
-                faults: list[int] | None = None) -> list[float]:
+                faults: list[int] | None = None, graph: bytes | None = None) -> list[float]:
     """Milliseconds of each of ``runs`` calls ``module(*inputs)``, after ``warmup`` untimed ones;
     the module is in eval mode meanwhile (its mode is restored afterwards).
 
@@ -36,13 +46,15 @@ def time_module(module: nn.Module, inputs: Sequence[torch.Tensor], device: str =
     device, ``threads`` CPU threads (the caller's count is restored), CUDA events with
     synchronisation. ``ort-cpu``: the module is exported once to ONNX at the inputs' (static)
     shapes and each call is ``session.run`` of an onnxruntime CPU session with ``threads``
-    intra-op threads (:func:`~nas.cost.ort_session`) on the inputs as numpy arrays. With
-    ``faults`` (PyTorch, POSIX), the minor page faults of the timed calls are appended to it."""
+    intra-op threads (:func:`~nas.cost.ort_session`) on the inputs as numpy arrays; ``graph``
+    (from :func:`ort_graph` of the same module and inputs) skips the export. With ``faults``
+    (PyTorch, POSIX), the minor page faults of the timed calls are appended to it."""
     check_timing(warmup, runs, threads, device)
     was_training = module.training
     try:
         if device == "ort-cpu":
-            return _time_ort(module.eval(), tuple(inputs), threads, warmup, runs)
+            data = graph if graph is not None else ort_graph(module, inputs)
+            return _time_ort(data, tuple(inputs), threads, warmup, runs)
         module = module.to(device).eval()
         xs = [x.to(device) for x in inputs]
         with timing_threads(device, threads), torch.inference_mode():
@@ -58,17 +70,12 @@ def time_module(module: nn.Module, inputs: Sequence[torch.Tensor], device: str =
         module.train(was_training)
 
 
-def _time_ort(module: nn.Module, xs: tuple[torch.Tensor, ...], threads: int, warmup: int,
+def _time_ort(data: bytes, xs: tuple[torch.Tensor, ...], threads: int, warmup: int,
               runs: int) -> list[float]:
-    xs = tuple(x.detach().cpu() for x in xs)
-    try:
-        data = onnx_bytes(module.cpu(), xs)
-    except NasError as exc:
-        raise NasError(f"{exc}; --device ort-cpu times the exported graph, so this module cannot "
-                       "be timed there (time it on cpu, and report the architecture)") from None
     sess = ort_session(data, threads)
     graph = {i.name for i in sess.get_inputs()}  # the exporter drops inputs the graph never reads
-    feeds = {n: x.numpy() for n, x in zip(input_names(len(xs)), xs) if n in graph}
+    feeds = {n: x.detach().cpu().numpy() for n, x in zip(input_names(len(xs)), xs)
+             if n in graph}
     for _ in range(warmup):
         sess.run(None, feeds)
     return [time_call(lambda: sess.run(None, feeds), "cpu") for _ in range(runs)]

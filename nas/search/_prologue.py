@@ -4,6 +4,7 @@ study, stale trials of a killed process, and the first queue (baselines, first p
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,12 +62,22 @@ def check_run_dir(settings: SearchSettings, space_hash: str) -> bool:
     old_view = {**{k: old.get(k) for k in _SAME},
                 "objectives": [o["name"] for o in old.get("objectives", [])]}
     diff = [k for k in _SAME if old_view.get(k) != new[k]]
+    if not diff and "schedule" in old:  # the proxy scores of both parts must be comparable
+        old_view["schedule"] = _proxy_fields(old["schedule"])
+        new["schedule"] = _proxy_fields(settings.schedule.to_dict())
+        if old_view["schedule"] != new["schedule"]:
+            diff = ["schedule"]
     if diff:
         k = diff[0]
         raise NasError(f"{run_dir} holds a search with other settings ({k}: {old_view[k]!r}, "
                        f"now {new[k]!r}); repeat the same settings to continue it, or choose "
                        "another --name")
     return True
+
+
+def _proxy_fields(schedule: dict) -> dict:
+    """A stored schedule as it bears on the scores: the thread count does not."""
+    return {k: v for k, v in json.loads(json.dumps(schedule)).items() if k != "threads"}
 
 
 def prologue(settings: SearchSettings, quiet: bool, runner: dict[str, Any] | None = None,

@@ -47,6 +47,16 @@ def test_other_settings_on_an_existing_run_are_refused_and_nothing_is_lost(
     assert "holds a search with other settings (budgets" in err
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert after == before
+    # another proxy schedule would mix incomparable scores in one study: refused too
+    args = list(tiny_args)
+    args[args.index("--epochs") + 1] = "2"
+    assert main(["search", *args, "--trials", "1", "--out", str(out), "--name", "a"]) == 2
+    assert "other settings (schedule" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    # the thread count does not change the scores: the same search continues with another
+    args = list(tiny_args)
+    args[args.index("--threads") + 1] = "2"
+    assert main(["search", *args, "--trials", "2", "--out", str(out), "--name", "a"]) == 0
 
 
 def test_summary_names_the_front_and_the_folder(tmp_path, tiny_args, capsys):

@@ -17,10 +17,9 @@ from nas.cost._latency_table import (
     Correction,
     Entry,
     LatencyTable,
-    predict_latency,
     profile_units,
-    unit_sum,
 )
+from nas.cost._predict import predict_latency, unit_sum, unit_sums
 from nas.cost._profiling import fit_correction, profile
 from nas.errors import NasError
 from nas.models import units
@@ -185,7 +184,7 @@ def test_fit_correction_recovers_a_linear_relation(tmp_path):
     many = [space.sample(s) for s in range(16)]
     wide = fake_table(many)
     wide.path = tmp_path / "wide.json"
-    by_kind = [lt.unit_sums(a, wide)[0] for a in many]
+    by_kind = [unit_sums(a, wide)[0] for a in many]
     factor = {"stem": 3.0, "head": 0.5}
     skewed = [sum(factor.get(k, 1.2) * v for k, v in d.items()) + 1.0 for d in by_kind]
     kinds = fit_correction(wide, many, measured=skewed, extend=False)

@@ -153,3 +153,27 @@ def test_ort_table_refuses_another_setting(ort_table):
     with pytest.raises(NasError, match=rf"measured on fingerprint {table.fingerprint}, this "
                        rf"machine is {device_fingerprint('cpu', THREADS)}; profile again"):
         predict_latency(arch, cpu)
+
+
+def test_ort_profiling_exports_each_unit_once(tmp_path, monkeypatch):
+    """The verify pass (and a full retime) reuse the graph exported for the first timing."""
+    import nas.cost._latency_table as lt
+    import nas.cost._runtime as rt
+
+    exported: list[int] = []
+    real = rt.ort_graph
+
+    def counting(module, inputs):
+        exported.append(1)
+        return real(module, inputs)
+
+    monkeypatch.setattr(lt, "ort_graph", counting)  # measure_unit's export
+    monkeypatch.setattr(rt, "ort_graph", counting)  # time_module's, when given no graph
+    parts = units(small_afformer(), SIZE)
+    table = LatencyTable.new("ort-cpu", THREADS, SIZE, tmp_path / "t.json")
+    added = profile_units(parts, table, warmup=0, runs=2, verify=True)
+    assert added == len({u.key for u in parts}) == len(exported)
+    assert not list(tmp_path.glob("nas-graphs-*"))  # nothing left behind beside the table
+    # without the cache every measurement would export again
+    measure_unit(parts[0], "ort-cpu", THREADS, warmup=0, runs=1)
+    assert len(exported) == added + 1
