@@ -164,6 +164,13 @@ def _report(archs, ref_db, db, args) -> None:
     results = {label: kendall_ci(v, target) for label, v in cols.items()}
     for label, t in results.items():
         print(fmt_tau(label, t))
+    # the best single scores against FLOPs alone, paired (the same resampled architectures for
+    # both): is the margin real, or inside the noise of 16 architectures?
+    ranked = sorted((t[0], label) for label, t in results.items()
+                    if np.isfinite(t[0]) and label != "FLOPs only" and t[3] == len(names))
+    for _, label in ranked[::-1][:5]:
+        d, lo, hi = paired_gain(cols[label], cols["FLOPs only"], target)
+        print(f"{label + ' minus FLOPs only':<48} dtau {d:+.3f}  90% CI [{lo:+.3f}, {hi:+.3f}]")
     best, best_t = None, None
     for a, b in itertools.combinations(cols, 2):
         x = np.array(cols[a], float)
@@ -180,6 +187,24 @@ def _report(archs, ref_db, db, args) -> None:
             best, best_t, best_rank = f"{a} + {b}", t, rank
     if best is not None:
         print(fmt_tau(f"best pair (rank average): {best}", kendall_ci(best_rank, target)))
+
+
+def paired_gain(a, b, target, reps: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """tau(a, target) - tau(b, target) and its bootstrap 90% interval, resampling the
+    architectures once for both."""
+    a, b, y = (np.asarray(v, float) for v in (a, b, target))
+    keep = np.isfinite(a) & np.isfinite(b) & np.isfinite(y)
+    a, b, y = a[keep], b[keep], y[keep]
+    d = float(kendalltau(a, y).statistic - kendalltau(b, y).statistic)
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(reps):
+        i = rng.integers(0, len(y), len(y))
+        v = kendalltau(a[i], y[i]).statistic - kendalltau(b[i], y[i]).statistic
+        if np.isfinite(v):
+            diffs.append(v)
+    lo, hi = np.percentile(diffs, [5, 95])
+    return d, float(lo), float(hi)
 
 
 def _rank(x: np.ndarray) -> np.ndarray:
