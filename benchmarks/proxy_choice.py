@@ -13,10 +13,12 @@ seeds. Candidates, each trained on ``--data`` with seed 0, one architecture per 
   head LR x3, class weights frequency^-0.25); 128x128 crops (the coarsest stride-32 branch sees
   4x4, not 3x3) with the same images x pixels as the default; both; the recipe with 2 epochs
   over 256 images (same work, more images); and the recipe at 128x128 for 6 epochs (1.5x the
-  work); - each scored five ways from its curves (``nas.proxy.SCORE_KINDS``: final mIoU, mean of
-  the last two, area under the mIoU curve, minus the last training loss, the asymptote of ``a -
-  b / epoch``); - training-free scores (``nas.proxy.zero_cost_scores`` at 64x64, seed 0), FLOPs
-  alone, params alone, and the best rank-average of two of all the above (best of many:
+  work);
+- each scored five ways from its curves (``nas.proxy.SCORE_KINDS``: final mIoU, mean of the
+  last two, area under the mIoU curve, minus the last training loss, the asymptote of
+  ``a - b / epoch``);
+- training-free scores (``nas.proxy.zero_cost_scores`` at 64x64, seed 0), FLOPs alone, params
+  alone, and the best rank-average of two complete columns of all the above (best of many:
   optimistic on few architectures).
 
 Printed: Kendall tau against the reference with a bootstrap 90% interval over architectures

@@ -118,8 +118,8 @@ def num_classes(args) -> int:
     return max(tr.num_classes, va.num_classes)
 
 
-def found(args, df: pd.DataFrame, ref_db: dict) -> list[tuple[ArchConfig, float, int]]:
-    k = num_classes(args)
+def found(df: pd.DataFrame, k: int) -> list[tuple[ArchConfig, float, int]]:
+    """The front members to retrain (see :func:`front_members`), ``k`` the data's classes."""
     base = next(a for a in architectures(0) if a.name == "afformer_base")
     return front_members(df, gflops(base, k), k)
 
@@ -176,7 +176,7 @@ def piece(args, ref_db: dict, db: dict) -> bool:
               f"searching for up to {args.piece_s:.0f} s", flush=True)
         run_search(settings(args), quiet=True)
         return True
-    todo = [a for a, _, _ in found(args, df, ref_db)] + references(args, ref_db)
+    todo = [a for a, _, _ in found(df, num_classes(args))] + references(args, ref_db)
     for seed in SEEDS:
         for arch in todo:
             if lookup(arch, seed, args.data, ref_db, db) is None:
@@ -194,7 +194,7 @@ def report(args, ref_db: dict, db: dict) -> None:
           f"({len(df)} trials in all), default strategy and proxy, budget {BUDGET}@512x512")
     rows = []
     k = num_classes(args)
-    members = found(args, df, ref_db) if n_trained(df) >= args.trials else []
+    members = found(df, k) if n_trained(df) >= args.trials else []
     entries = [(a, s, f"trial {n}") for a, s, n in members]
     for arch in references(args, ref_db):
         score = baseline_score(df, arch)

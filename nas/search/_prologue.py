@@ -25,7 +25,8 @@ __all__ = ["Prologue", "check_feasible", "check_run_dir", "make_evaluator", "pro
            "strategy_context"]
 
 # settings that must match for a run folder to be continued
-_SAME = ("space", "space_hash", "input", "budgets", "objectives", "data", "strategy")
+# (the proxy schedule too, threads aside: the scores of both parts must be comparable)
+_SAME = ("space", "space_hash", "input", "budgets", "objectives", "data", "strategy", "schedule")
 
 
 @dataclass
@@ -58,15 +59,13 @@ def check_run_dir(settings: SearchSettings, space_hash: str) -> bool:
     new = {"space": settings.space, "space_hash": space_hash, "input":
            list(settings.input_size), "budgets": list(settings.budgets),
            "objectives": [o.name for o in settings.objective_list], "data": settings.data,
-           "strategy": settings.strategy}
+           "strategy": settings.strategy, "schedule": _proxy_fields(settings.schedule.to_dict())}
     old_view = {**{k: old.get(k) for k in _SAME},
-                "objectives": [o["name"] for o in old.get("objectives", [])]}
+                "objectives": [o["name"] for o in old.get("objectives", [])],
+                # folders written before run.json recorded the schedule are not checked for it
+                "schedule": _proxy_fields(old["schedule"]) if "schedule" in old
+                else new["schedule"]}
     diff = [k for k in _SAME if old_view.get(k) != new[k]]
-    if not diff and "schedule" in old:  # the proxy scores of both parts must be comparable
-        old_view["schedule"] = _proxy_fields(old["schedule"])
-        new["schedule"] = _proxy_fields(settings.schedule.to_dict())
-        if old_view["schedule"] != new["schedule"]:
-            diff = ["schedule"]
     if diff:
         k = diff[0]
         raise NasError(f"{run_dir} holds a search with other settings ({k}: {old_view[k]!r}, "
