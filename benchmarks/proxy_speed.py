@@ -68,7 +68,7 @@ def data_path_ms(tr, schedule, steps: int) -> float:
         order = torch.randperm(len(tr.images), generator=gen)
         t = time.perf_counter()
         for step in range(steps):
-            idx = order[(step * bs) % len(order):][:bs]
+            idx = order[step * bs:(step + 1) * bs]
             x, y = augment(tr.images[idx], tr.masks[idx], schedule.train_size, gen,
                            schedule.scale_range, schedule.flip)
             normalize(x)
@@ -159,6 +159,7 @@ def main() -> None:
     print(f"peak (4096^2 matmul, {args.threads} threads): fp32 {peak32:.1f} GFLOP/s, "
           f"bf16 {peak16:.1f} GFLOP/s")
     native_bf16 = peak16 >= peak32
+    modes = (("fp32", False), ("bf16", True)) if native_bf16 else (("fp32", False),)
     if not native_bf16:
         print("# bf16 matmul is slower than fp32 on this CPU (no native bf16): bf16 rows and "
               "%bf16 skipped")
@@ -172,15 +173,16 @@ def main() -> None:
         arch = ArchConfig.from_dict({**arch.to_dict(), "num_classes": tr.num_classes})
         g512 = count_flops(arch, (512, 512)) / 1e9
         fwd = count_flops(arch, (h, w)) / 1e9
-        for mode, bf16 in (("fp32", False), ("bf16", True))[:2 if native_bf16 else 1]:
+        for mode, bf16 in modes:
             res = train(arch, tr, va, dataclasses.replace(sched, bf16=bf16), seed=0)
             if res.status != "ok":
                 print(f"{arch.name:20s} {mode}: {res.status}: {res.reason}")
                 continue
             ips = res.images_per_s
             gfs = 3 * 2 * fwd * ips
+            share16 = f"{gfs / peak16:6.1%}" if native_bf16 else f"{'-':>6s}"
             print(f"{arch.name:20s} {g512:10.2f} {fwd:10.3f} {mode:>5s} {ips:7.1f} {gfs:8.1f} "
-                  f"{gfs / peak32:6.1%} {gfs / peak16 if native_bf16 else float('nan'):6.1%} "
+                  f"{gfs / peak32:6.1%} {share16} "
                   f"{data_ms:7.1f} {data_ms / (1e3 * bs / ips):6.1%}", flush=True)
             if mode == "fp32" and (worst is None or gfs / peak < worst[0]):
                 worst = (gfs / peak, arch)
