@@ -8,16 +8,18 @@ and TPE at one seed.
         [--cache benchmarks/search_quality.json] [--epochs N --n-train N ...]
 
 Protocol: the same data, budget, proxy schedule (the default one unless overridden; the
-converged-reference issue chooses it) and pruning for every run. Each seed's evolution run
-trains --trials candidates; every other run of that seed (random; nsga2 and tpe at
---optuna-seed) trains at least as many and then continues, a few candidates at a time, until
-its compute reaches the evolution run's, and is cut there: equal compute in GFLOP-epochs (the
-sum over trained candidates of epochs run x GFLOPs at the deployment input; every candidate
+converged-reference issue chooses it) and pruning for every run; baselines off (they are the
+same for all). Every run first trains --trials candidates. Then the runs of one seed (evolution
+and random; nsga2 and tpe too at --optuna-seed) are brought to equal compute in GFLOP-epochs
+(the sum over trained candidates of epochs run x GFLOPs at the deployment input; every candidate
 trains on the same images at the same crop, so this is proportional to the training FLOPs and
-does not depend on how busy the machine was). Baselines are off (they are the same for all).
-Known limit: the cut at equal compute can leave the compared run with fewer trained candidates
-than --trials when its candidates cost more than the evolution run's (the evolution run is not
-extended to match); the table prints both counts.
+does not depend on how busy the machine was): the seed's target is the largest compute any of
+its runs spent on its first --trials candidates; every other run of the seed is resumed, a few
+candidates at a time, until it reaches the target, and each run is cut at the trial with which
+it first does. So every compared run has at least --trials trained candidates and the same
+compute. A run that finishes later can raise its seed's target; the earlier runs of that seed
+are then extended on the next invocation (their run folders resume; without them they are run
+again from their seed).
 
 Printed per run: hypervolume of the mIoU-GFLOPs front (one reference point for all runs: mIoU
 0 at the FLOPs budget), best feasible mIoU, front size, trained candidates, proposals made and
@@ -25,10 +27,11 @@ in budget, duplicates skipped, over-budget trials stored, seconds in storage aga
 training, the surrogate's held-out Kendall tau; then mean and standard deviation over seeds and
 the paired hypervolume ratio evolution / random per seed.
 
-Resumable: every run is a normal run folder under --out (rerunning resumes it), and each
-finished run's figures are cached in --cache (a small JSON, committed, with the command that
-reproduces them); a cached run is not run again. --only LABEL (e.g. evolution-s1) does one run
-per invocation, so a long benchmark can be done in pieces.
+Resumable: every run is a normal run folder under --out (rerunning resumes it), and each run's
+per-trial rows are cached in --cache (a small JSON, committed, with the command that reproduces
+them), from which the cut and the figures are computed; a run cached at the target is not run
+again. --only LABEL (e.g. evolution-s1) does one run per invocation (and extends the cached runs
+of its seed to the new target), so a long benchmark can be done in pieces.
 """
 
 from __future__ import annotations
@@ -47,97 +50,181 @@ from nas.proxy import DEFAULT_SCHEDULE
 from nas.search import (
     SearchSettings,
     hypervolume,
+    make_storage,
     pareto_mask,
     read_run,
     run_search,
     storage_seconds,
 )
 
-STEP = 5  # candidates added at a time while a run catches up with the evolution run's compute
+STEP = 5  # candidates added at a time while a run catches up with its seed's target compute
+ROW_COLS = ["number", "state", "feasible", "trained", "miou", "gflops", "epochs_run", "train_s"]
 
 
-def _trained(df: pd.DataFrame) -> pd.DataFrame:
-    rows = df[~df["baseline"]]
-    return rows[rows["state"].isin(["COMPLETE", "PRUNED", "FAIL"])
-                & ~rows["reason"].str.startswith("interrupted")
-                & ~rows["reason"].str.startswith("duplicate")]
-
-
-def _gflop_epochs(df: pd.DataFrame) -> float:
-    rows = _trained(df)
-    return float((rows["epochs_run"].fillna(0) * rows["gflops"]).sum())
-
-
-def _cut(df: pd.DataFrame, target: float) -> pd.DataFrame:
-    """The run up to the trial with which its GFLOP-epochs first reach ``target``."""
-    rows = _trained(df).sort_values("number")
-    spent = (rows["epochs_run"].fillna(0) * rows["gflops"]).cumsum()
-    reached = rows.loc[spent >= target, "number"]
-    return df if reached.empty else df[df["number"] <= reached.iloc[0]]
-
-
-def _figures(df: pd.DataFrame, run_dir: Path, budget_g: float, storage_s: float) -> dict:
-    rows = df[~df["baseline"]]
-    ok = rows[(rows["state"] == "COMPLETE") & rows["feasible"]]
-    pts = ok[["miou", "gflops"]].to_numpy()
-    hv = hypervolume(pts, ["maximize", "minimize"], [0.0, budget_g])
-    info = read_run(run_dir)
-    trained = _trained(df)
-    draws = {"proposed": 0, "in_budget": 0, "duplicates": 0}
+def _rows(df: pd.DataFrame, run_dir: Path) -> list[dict]:
+    """The run's non-baseline trials, in order, with what the figures need: whether the trial
+    was trained (interrupted and duplicate trials were not), its cost and score, the draws its
+    proposal took and the surrogate's prediction for it (made before it was trained)."""
     from optuna import load_study
 
-    from nas.search import make_storage
-
+    info = read_run(run_dir)
     study = load_study(study_name=info["name"], storage=make_storage(info["storage"]))
-    kept = set(df["number"])
-    taus = []
-    for t in study.get_trials(deepcopy=False):
-        if t.number not in kept:
-            continue
-        for k in draws:
-            draws[k] += int((t.user_attrs.get("draws") or {}).get(k, 0))
-        sur = t.user_attrs.get("surrogate") or {}
-        if "pred" in sur and t.values and not t.user_attrs.get("infeasible"):
-            taus.append((sur["pred"], t.values[0]))
+    attrs = {t.number: t.user_attrs for t in study.get_trials(deepcopy=False)}
+    rows = df[~df["baseline"]].sort_values("number")
+    trained = (rows["state"].isin(["COMPLETE", "PRUNED", "FAIL"])
+               & ~rows["reason"].fillna("").str.startswith("interrupted")
+               & ~rows["reason"].fillna("").str.startswith("duplicate"))
+    out = []
+    for (_, r), tr in zip(rows.iterrows(), trained, strict=True):
+        ua = attrs.get(int(r["number"]), {})
+        draws, sur = ua.get("draws") or {}, ua.get("surrogate") or {}
+        rec = {"number": int(r["number"]), "state": str(r["state"]),
+               "feasible": bool(r["feasible"]), "trained": bool(tr),
+               "miou": None if pd.isna(r["miou"]) else float(r["miou"]),
+               "gflops": float(r["gflops"]),
+               "epochs_run": 0 if pd.isna(r["epochs_run"]) else int(r["epochs_run"]),
+               "train_s": 0.0 if pd.isna(r["train_s"]) else float(r["train_s"]),
+               "proposed": int(draws.get("proposed", 0)),
+               "in_budget": int(draws.get("in_budget", 0)),
+               "duplicates": int(draws.get("duplicates", 0)),
+               "infeasible_attr": bool(ua.get("infeasible", False))}
+        if "pred" in sur:
+            rec["sur_pred"] = float(sur["pred"])
+        out.append(rec)
+    return out
+
+
+def _spent(rows: pd.DataFrame) -> pd.Series:
+    """Cumulative GFLOP-epochs over the trained trials, by trial order."""
+    return (rows["epochs_run"] * rows["gflops"]).where(rows["trained"], 0.0).cumsum()
+
+
+def _first_compute(rows: pd.DataFrame, trials: int) -> float:
+    """GFLOP-epochs spent on the first ``trials`` trained candidates."""
+    t = rows[rows["trained"]].head(trials)
+    return float((t["epochs_run"] * t["gflops"]).sum())
+
+
+def _cut(rows: pd.DataFrame, target: float) -> pd.DataFrame:
+    """The run up to the trial with which its GFLOP-epochs first reach ``target``."""
+    reached = rows.index[_spent(rows) >= target - 1e-9]
+    return rows if len(reached) == 0 else rows.loc[: reached[0]]
+
+
+def _figures(rows: pd.DataFrame, budget_g: float) -> dict:
+    ok = rows[(rows["state"] == "COMPLETE") & rows["feasible"]]
+    pts = ok[["miou", "gflops"]].to_numpy(dtype=float)
+    hv = hypervolume(pts, ["maximize", "minimize"], [0.0, budget_g])
+    trained = rows[rows["trained"]]
+    scored = rows[rows["sur_pred"].notna() & rows["miou"].notna() & ~rows["infeasible_attr"]
+                  & rows["state"].isin(["COMPLETE", "PRUNED"])]
     from scipy.stats import kendalltau
 
-    tau = float(kendalltau(*np.array(taus).T)[0]) if len(taus) >= 3 else None
+    tau = (float(kendalltau(scored["sur_pred"], scored["miou"])[0]) if len(scored) >= 3
+           else None)
     return {
         "hypervolume": hv,
         "best_miou": float(ok["miou"].max()) if len(ok) else float("nan"),
-        # recomputed on the kept trials: a cut run's front is not the whole run's
         "front": int(pareto_mask(pts, ["maximize", "minimize"]).sum()) if len(pts) else 0,
         "trained": len(trained),
         "pruned": int((rows["state"] == "PRUNED").sum()),
         "infeasible": int((rows["state"] == "INFEASIBLE").sum()),
-        "proposed": draws["proposed"],
-        "in_budget": draws["in_budget"],
-        "duplicates": draws["duplicates"],
-        "gflop_epochs": _gflop_epochs(df),
-        "train_s": float(trained["train_s"].fillna(0).sum()),
-        "storage_s": storage_s,
+        "proposed": int(rows["proposed"].sum()),
+        "in_budget": int(rows["in_budget"].sum()),
+        "duplicates": int(rows["duplicates"].sum()),
+        "gflop_epochs": float((trained["epochs_run"] * trained["gflops"]).sum()),
+        "train_s": float(trained["train_s"].sum()),
         "surrogate_tau": tau,
-        "surrogate_n": len(taus),
+        "surrogate_n": len(scored),
     }
 
 
-_STORAGE: dict[str, float] = {}
+def _frame(run: dict) -> pd.DataFrame:
+    df = pd.DataFrame(run["rows"])
+    if "sur_pred" not in df:
+        df["sur_pred"] = np.nan
+    return df.reset_index(drop=True)
 
 
 def _search(label: str, strategy: str, seed: int, trials: int, common: dict, out: Path
-            ) -> tuple[pd.DataFrame, Path, str]:
-    """The run (resumed to ``trials``) and its status; the seconds it spent in storage are
-    added up. An interrupted run (Ctrl-C, SIGTERM) ends the benchmark here, uncached: rerun
-    to resume it."""
+            ) -> tuple[list[dict], str, float]:
+    """The run resumed to ``trials`` trained candidates: its rows, status and the seconds this
+    call spent in storage. An interrupted run (Ctrl-C, SIGTERM) ends the benchmark here, with
+    what is cached so far kept: rerun to resume it."""
     s = SearchSettings(name=label, out=out / label, strategy=strategy, seed=seed,
                        trials=trials, time_s=None, baselines=False, **common)
     t0 = storage_seconds()
     result = run_search(s, quiet=True)
-    _STORAGE[label] = _STORAGE.get(label, 0.0) + storage_seconds() - t0
+    spent = storage_seconds() - t0
     if result.status == "interrupted":
         print(f"  {label}: interrupted; rerun the same command to resume it", flush=True)
         raise SystemExit(130)
-    return result.trials, s.run_dir, result.status
+    return _rows(result.trials, s.run_dir), result.status, spent
+
+
+def _store(path: Path, key: str, label: str, run: dict) -> dict:
+    """Merge one run into the cache file as it is now (another --only piece may have written
+    meanwhile); returns the merged runs of ``key``."""
+    disk = json.loads(path.read_text()) if path.exists() else {}
+    disk.setdefault(key, {})[label] = run
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(disk, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return disk[key]
+
+
+def _sd(x: pd.Series) -> float:
+    return float(x.std(ddof=1)) if len(x) > 1 else 0.0
+
+
+def _target(runs: dict, seed: int, trials: int) -> float | None:
+    mine = [r for r in runs.values() if r.get("seed") == seed and "rows" in r]
+    return max((_first_compute(_frame(r), trials) for r in mine), default=None)
+
+
+def _report(runs: dict, seeds: list[int], trials: int, budget_g: float) -> None:
+    figs = {}
+    for label, run in runs.items():
+        if "rows" not in run:
+            continue
+        df, target = _frame(run), _target(runs, run["seed"], trials)
+        cut = _cut(df, target)
+        f = _figures(cut, budget_g)
+        f["at_target"] = bool(f["gflop_epochs"] >= target - 1e-9)
+        f["storage_share"] = run["storage_s"] / max(run["storage_s"] + df["train_s"].sum(), 1e-9)
+        figs[label] = {**f, "strategy": run["strategy"], "seed": run["seed"],
+                       "storage_s": run["storage_s"], "target": target}
+    if not figs:
+        return
+    table = pd.DataFrame(figs).T
+    cols = ["hypervolume", "best_miou", "front", "trained", "pruned", "proposed", "in_budget",
+            "duplicates", "infeasible", "gflop_epochs", "at_target", "storage_s", "train_s",
+            "surrogate_tau"]
+    pd.set_option("display.width", 220)
+    print()
+    print(table[cols].to_string(float_format=lambda v: f"{v:.4f}"))
+    done = table[table["at_target"].astype(bool)]
+    for strategy in ("evolution", "random"):
+        sub = done[done["strategy"] == strategy]
+        if len(sub):
+            hv, best = sub["hypervolume"].astype(float), sub["best_miou"].astype(float)
+            print(f"{strategy:9s} over seeds {list(sub['seed'])}: hypervolume "
+                  f"{hv.mean():.4f} +- {_sd(hv):.4f}, best mIoU {best.mean():.4f} +- "
+                  f"{_sd(best):.4f} (mean +- sd over seeds)")
+    ratios = []
+    for s in seeds:
+        e, r = f"evolution-s{s}", f"random-s{s}"
+        if e in done.index and r in done.index and done.loc[r, "hypervolume"]:
+            ratios.append(done.loc[e, "hypervolume"] / done.loc[r, "hypervolume"])
+            print(f"seed {s}: hypervolume evolution / random = {ratios[-1]:.3f} at "
+                  f"{done.loc[e, 'target']:.1f} GFLOP-epochs each")
+    if ratios:
+        print(f"paired ratio over {len(ratios)} seeds: mean {np.mean(ratios):.3f}, min "
+              f"{min(ratios):.3f} (goal: >= 1.10 on the mean and on every seed)")
+    for label, f in figs.items():
+        print(f"{label}: storage {f['storage_s']:.1f} s vs training {f['train_s']:.1f} s "
+              f"({f['storage_share']:.2%} of the run's storage + training); "
+              f"{f['in_budget']}/{f['proposed']} proposals in budget")
 
 
 def main() -> None:
@@ -171,74 +258,48 @@ def main() -> None:
                       for k, v in common.items() | {"trials": args.trials}.items()},
                      sort_keys=True, default=str)
     cache = json.loads(args.cache.read_text()) if args.cache.exists() else {}
-    runs = cache.setdefault(key, {})
+    runs = cache.get(key, {})
     seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     plan = [(f"evolution-s{s}", "evolution", s) for s in seeds]
     plan += [(f"random-s{s}", "random", s) for s in seeds]
     plan += [(f"{n}-s{args.optuna_seed}", n, args.optuna_seed) for n in ("nsga2", "tpe")]
+    strategy_of = {label: (strategy, seed) for label, strategy, seed in plan}
+    command = " ".join([sys.executable.rsplit("/", 1)[-1], *sys.argv])
     print(f"# data {args.data}, budget {args.budget} at {args.input}, >= {args.trials} "
           f"trained candidates per run, schedule {schedule.epochs} epochs x "
           f"{schedule.n_train} images at {schedule.train_size}, pruning on, {args.threads} "
-          "threads")
-    for label, strategy, seed in plan:
-        if args.only and label != args.only or label in runs:
-            continue
-        ref = f"evolution-s{seed}"
-        if strategy != "evolution" and ref not in runs:
-            print(f"  {label}: waiting for {ref}")
-            continue
-        n = args.trials
-        df, run_dir, status = _search(label, strategy, seed, n, common, args.out)
-        if strategy != "evolution":  # catch up with the evolution run's compute
-            target = runs[ref]["gflop_epochs"]
-            while _gflop_epochs(df) < target and status == "finished":
-                spent = _gflop_epochs(df)
-                n = len(_trained(df)) + STEP
-                df, run_dir, status = _search(label, strategy, seed, n, common, args.out)
-                if _gflop_epochs(df) <= spent:  # nothing more was trained
-                    break
-            df = _cut(df, target)
-        runs[label] = {**_figures(df, run_dir, budget_g, _STORAGE[label]),
-                       "strategy": strategy, "seed": seed, "status": status,
-                       "command": " ".join([sys.executable.rsplit("/", 1)[-1], *sys.argv])}
-        # merged into the file as it is now (another --only piece may have written meanwhile)
-        disk = json.loads(args.cache.read_text()) if args.cache.exists() else {}
-        disk.setdefault(key, {})[label] = runs[label]
-        runs = {**disk[key], **runs}
-        tmp = args.cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(disk, indent=1, sort_keys=True) + "\n")
-        os.replace(tmp, args.cache)
-        print(f"  {label}: done ({status})")
+          "threads", flush=True)
 
-    if not runs:
-        return
-    table = pd.DataFrame(runs).T
-    cols = ["hypervolume", "best_miou", "front", "trained", "pruned", "proposed", "in_budget",
-            "duplicates", "infeasible", "gflop_epochs", "storage_s", "train_s", "surrogate_tau"]
-    pd.set_option("display.width", 200)
-    print()
-    print(table[cols].to_string(float_format=lambda v: f"{v:.4f}"))
-    for strategy in ("evolution", "random"):
-        sub = table[table["strategy"] == strategy]
-        if len(sub):
-            hv = sub["hypervolume"].astype(float)
-            best = sub["best_miou"].astype(float)
-            print(f"{strategy:9s} over seeds {list(sub['seed'])}: hypervolume "
-                  f"{hv.mean():.4f} +- {hv.std(ddof=1) if len(hv) > 1 else 0:.4f}, best mIoU "
-                  f"{best.mean():.4f} +- {best.std(ddof=1) if len(best) > 1 else 0:.4f}")
-    ratios = []
-    for s in seeds:
-        e, r = runs.get(f"evolution-s{s}"), runs.get(f"random-s{s}")
-        if e and r and r["hypervolume"]:
-            ratios.append(e["hypervolume"] / r["hypervolume"])
-            print(f"seed {s}: hypervolume evolution / random = {ratios[-1]:.3f}")
-    if ratios:
-        print(f"paired ratio: mean {np.mean(ratios):.3f}, min {min(ratios):.3f} "
-              f"(goal: >= 1.10 on the mean and on every seed)")
-    for label, r in runs.items():
-        share = r["storage_s"] / max(r["train_s"] + r["storage_s"], 1e-9)
-        print(f"{label}: storage {r['storage_s']:.1f} s vs training {r['train_s']:.1f} s "
-              f"({share:.1%}); {r['in_budget']}/{r['proposed']} proposals in budget")
+    def run_to(label: str, n: int) -> dict:
+        strategy, seed = strategy_of[label]
+        rows, status, st = _search(label, strategy, seed, n, common, args.out)
+        old = runs.get(label, {})
+        return {"rows": rows, "status": status, "strategy": strategy, "seed": seed,
+                "storage_s": float(old.get("storage_s", 0.0)) + st,
+                "command": old.get("command", command)}
+
+    for label, _strategy, seed in plan:
+        if args.only and label != args.only:
+            continue
+        if "rows" not in runs.get(label, {}):
+            runs = _store(args.cache, key, label, run_to(label, args.trials))
+            print(f"  {label}: {args.trials} trained ({runs[label]['status']})", flush=True)
+        target = _target(runs, seed, args.trials)
+        for other in [lb for lb, r in runs.items() if r.get("seed") == seed and lb in strategy_of]:
+            while True:
+                df = _frame(runs[other])
+                spent = float(_spent(df).iloc[-1]) if len(df) else 0.0
+                if spent >= target - 1e-9 or runs[other]["status"] != "finished":
+                    break
+                n = int(df["trained"].sum()) + STEP
+                runs = _store(args.cache, key, other, run_to(other, n))
+                new = _frame(runs[other])
+                print(f"  {other}: extended to {int(new['trained'].sum())} trained, "
+                      f"{float(_spent(new).iloc[-1]):.1f} of {target:.1f} GFLOP-epochs",
+                      flush=True)
+                if float(_spent(new).iloc[-1]) <= spent:  # nothing more was trained
+                    break
+    _report(runs, seeds, args.trials, budget_g)
 
 
 if __name__ == "__main__":
