@@ -284,8 +284,12 @@ def main() -> None:
         if "rows" not in runs.get(label, {}):
             runs = _store(args.cache, key, label, run_to(label, args.trials))
             print(f"  {label}: {args.trials} trained ({runs[label]['status']})", flush=True)
+        mine = [lb for lb, r in runs.items() if r.get("seed") == seed and lb in strategy_of]
+        for other in mine:  # a run cached by an earlier version of this script: rows added
+            if "rows" not in runs[other]:
+                runs = _store(args.cache, key, other, run_to(other, args.trials))
         target = _target(runs, seed, args.trials)
-        for other in [lb for lb, r in runs.items() if r.get("seed") == seed and lb in strategy_of]:
+        for other in mine:
             while True:
                 df = _frame(runs[other])
                 spent = float(_spent(df).iloc[-1]) if len(df) else 0.0
