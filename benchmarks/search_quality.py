@@ -49,6 +49,7 @@ from nas.cost import parse_size
 from nas.proxy import DEFAULT_SCHEDULE
 from nas.search import (
     SearchSettings,
+    counts,
     hypervolume,
     make_storage,
     pareto_mask,
@@ -58,36 +59,31 @@ from nas.search import (
 )
 
 STEP = 5  # candidates added at a time while a run catches up with its seed's target compute
-ROW_COLS = ["number", "state", "feasible", "trained", "miou", "gflops", "epochs_run", "train_s"]
 
 
 def _rows(df: pd.DataFrame, run_dir: Path) -> list[dict]:
     """The run's non-baseline trials, in order, with what the figures need: whether the trial
-    was trained (interrupted and duplicate trials were not), its cost and score, the draws its
-    proposal took and the surrogate's prediction for it (made before it was trained)."""
+    was trained (as the library counts it: ``nas.search.counts``), its cost and score, the
+    draws its proposal took and the surrogate's prediction for it (made before it was
+    trained)."""
     from optuna import load_study
 
     info = read_run(run_dir)
     study = load_study(study_name=info["name"], storage=make_storage(info["storage"]))
-    attrs = {t.number: t.user_attrs for t in study.get_trials(deepcopy=False)}
-    rows = df[~df["baseline"]].sort_values("number")
-    trained = (rows["state"].isin(["COMPLETE", "PRUNED", "FAIL"])
-               & ~rows["reason"].fillna("").str.startswith("interrupted")
-               & ~rows["reason"].fillna("").str.startswith("duplicate"))
+    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     out = []
-    for (_, r), tr in zip(rows.iterrows(), trained, strict=True):
-        ua = attrs.get(int(r["number"]), {})
-        draws, sur = ua.get("draws") or {}, ua.get("surrogate") or {}
-        rec = {"number": int(r["number"]), "state": str(r["state"]),
-               "feasible": bool(r["feasible"]), "trained": bool(tr),
+    for _, r in df[~df["baseline"]].sort_values("number").iterrows():
+        t = by_number[int(r["number"])]
+        draws, sur = t.user_attrs.get("draws") or {}, t.user_attrs.get("surrogate") or {}
+        rec = {"number": t.number, "state": str(r["state"]),
+               "feasible": bool(r["feasible"]), "trained": counts([t]).trained == 1,
                "miou": None if pd.isna(r["miou"]) else float(r["miou"]),
                "gflops": float(r["gflops"]),
                "epochs_run": 0 if pd.isna(r["epochs_run"]) else int(r["epochs_run"]),
                "train_s": 0.0 if pd.isna(r["train_s"]) else float(r["train_s"]),
                "proposed": int(draws.get("proposed", 0)),
                "in_budget": int(draws.get("in_budget", 0)),
-               "duplicates": int(draws.get("duplicates", 0)),
-               "infeasible_attr": bool(ua.get("infeasible", False))}
+               "duplicates": int(draws.get("duplicates", 0))}
         if "pred" in sur:
             rec["sur_pred"] = float(sur["pred"])
         out.append(rec)
@@ -116,7 +112,7 @@ def _figures(rows: pd.DataFrame, budget_g: float) -> dict:
     pts = ok[["miou", "gflops"]].to_numpy(dtype=float)
     hv = hypervolume(pts, ["maximize", "minimize"], [0.0, budget_g])
     trained = rows[rows["trained"]]
-    scored = rows[rows["sur_pred"].notna() & rows["miou"].notna() & ~rows["infeasible_attr"]
+    scored = rows[rows["sur_pred"].notna() & rows["miou"].notna()
                   & rows["state"].isin(["COMPLETE", "PRUNED"])]
     from scipy.stats import kendalltau
 
@@ -178,15 +174,13 @@ def _sd(x: pd.Series) -> float:
 
 
 def _target(runs: dict, seed: int, trials: int) -> float | None:
-    mine = [r for r in runs.values() if r.get("seed") == seed and "rows" in r]
+    mine = [r for r in runs.values() if r["seed"] == seed]
     return max((_first_compute(_frame(r), trials) for r in mine), default=None)
 
 
 def _report(runs: dict, seeds: list[int], trials: int, budget_g: float) -> None:
     figs = {}
     for label, run in runs.items():
-        if "rows" not in run:
-            continue
         df, target = _frame(run), _target(runs, run["seed"], trials)
         cut = _cut(df, target)
         f = _figures(cut, budget_g)
@@ -281,15 +275,11 @@ def main() -> None:
     for label, _strategy, seed in plan:
         if args.only and label != args.only:
             continue
-        if "rows" not in runs.get(label, {}):
+        if label not in runs:
             runs = _store(args.cache, key, label, run_to(label, args.trials))
             print(f"  {label}: {args.trials} trained ({runs[label]['status']})", flush=True)
-        mine = [lb for lb, r in runs.items() if r.get("seed") == seed and lb in strategy_of]
-        for other in mine:  # a run cached by an earlier version of this script: rows added
-            if "rows" not in runs[other]:
-                runs = _store(args.cache, key, other, run_to(other, args.trials))
         target = _target(runs, seed, args.trials)
-        for other in mine:
+        for other in [lb for lb, r in runs.items() if r["seed"] == seed and lb in strategy_of]:
             while True:
                 df = _frame(runs[other])
                 spent = float(_spent(df).iloc[-1]) if len(df) else 0.0
