@@ -63,6 +63,7 @@ def data_path_ms(tr, schedule, steps: int) -> float:
     training step spent outside the model."""
     gen = torch.Generator().manual_seed(0)
     bs = schedule.batch_size
+    steps = max(1, min(steps, len(tr.images) // bs))  # full batches of one epoch, as trained
     times = []
     for _ in range(3):
         order = torch.randperm(len(tr.images), generator=gen)
