@@ -35,10 +35,14 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-import torch
+from nas._timing_env import apply_timing_env, timing_env_info
 
-from nas.cost import (
+apply_timing_env()  # noqa: E402 - before torch loads: units timed as the workers time models
+
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from nas.cost import (  # noqa: E402
     CORRECTION_FORMS,
     LatencyTable,
     fit_correction,
@@ -49,9 +53,9 @@ from nas.cost import (
     sample_archs,
     unit_sums,
 )
-from nas.errors import NasError
-from nas.models import analytic_cost, build_model, units
-from nas.space import load_space
+from nas.errors import NasError  # noqa: E402
+from nas.models import analytic_cost, build_model, units  # noqa: E402
+from nas.space import load_space  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "benchmarks" / "latency_predictor.json"
@@ -94,6 +98,9 @@ def main() -> None:
         raise SystemExit(f"calibration and evaluation sets share seeds {sorted(overlap)[:5]}; "
                          "move --seed or --calib-seed")
     print(f"# load average at start: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    env = {k: v for k, v in timing_env_info().items() if v is not None}
+    print(f"# this process's timing environment: {env or 'none set'} (the workers': "
+          "THP_MEM_ALLOC_ENABLE=1, no OpenMP wait settings; nas/_timing_env.py)")
     print(f"# torch {torch.__version__}, {args.device}, {args.threads} threads, input "
           f"{size[0]}x{size[1]}, batch 1, median of {args.runs} after {args.warmup} warm-up")
     print(f"# {args.space}: {len(evals)} evaluation archs within {args.budget_gflops:g} GFLOPs "
@@ -268,7 +275,7 @@ def _describe(c) -> str:
 def _cache(args, record: dict) -> None:
     """The finished run's summary, by device, in benchmarks/latency_predictor.json."""
     data = json.loads(CACHE.read_text()) if CACHE.exists() else {}
-    record["command"] = "OMP_WAIT_POLICY=PASSIVE .venv/bin/python " + " ".join(
+    record["command"] = ".venv/bin/python " + " ".join(
         [os.path.relpath(__file__, ROOT), *sys.argv[1:]])
     data[args.device] = record
     tmp = CACHE.with_suffix(".tmp")

@@ -6,7 +6,9 @@ what is wrong and how to fix it, exit code 2, never a traceback. Anything else i
 one line and exit 1 (``NAS_TRACEBACK=1`` shows the traceback).
 
 The command also reads the environment for the library: ``NAS_DATA_CACHE`` (a folder for the
-decoded data sets, :func:`nas.data.set_disk_cache`).
+decoded data sets, :func:`nas.data.set_disk_cache`). Before torch loads it sets
+``THP_MEM_ALLOC_ENABLE=1`` unless the user set it (:func:`nas._timing_env.apply_timing_env`), so
+that units profiled by ``nas profile`` are timed as the whole models in its timing workers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import typer
 
 from nas._allocator import keep_freed_memory
+from nas._timing_env import apply_timing_env
 from nas.cli._build import build_cmd
 from nas.cli._cost import cost_cmd
 from nas.cli._export import export_cmd
@@ -50,6 +53,7 @@ app.command("export")(export_cmd)
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nas`` console script; returns the exit code."""
+    apply_timing_env()  # before torch loads: huge pages for big tensors (nas._timing_env)
     keep_freed_memory()  # nas processes train and time models: see nas._allocator
     try:
         if os.environ.get("NAS_DATA_CACHE"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import statistics
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,7 @@ class Latency:
     batch: int
     process_medians: tuple[float, ...] = ()
     faults_per_pass: float | None = None  # minor page faults per timed pass (CPU, mean)
+    process_cpu_ms: tuple[float, ...] = ()  # CPU time per timed pass, each process (all threads)
 
     @property
     def spread_ms(self) -> float:
@@ -51,11 +52,20 @@ class Latency:
         m = self.process_medians
         return (max(m) - min(m)) / self.median_ms if len(m) > 1 else 0.0
 
+    @property
+    def cpu_repeat_spread(self) -> float:
+        """(max - min) / median of the processes' CPU time per pass: how far the work done per
+        pass differs between repeats. Other processes time-slicing the cores lengthen the
+        wall-clock timings, not this; extra page faults, cache misses or spinning do."""
+        m = self.process_cpu_ms
+        return (max(m) - min(m)) / statistics.median(m) if len(m) > 1 else 0.0
+
 
 def measure_latency(
     model: nn.Module | ArchConfig, input_size: tuple[int, int] = (512, 512),
     device: str = "cpu", threads: int = 2, batch: int = 1, warmup: int = 5, runs: int = 20,
     processes: int = 0, affinity: Sequence[int] | None = None,
+    env: Mapping[str, str | None] | None = None,
 ) -> Latency:
     """Time ``model`` (a module, or an ArchConfig built with seed 0) in eval mode under
     ``inference_mode``. CPU: a fixed thread count (restored afterwards), the allocator set to
@@ -67,23 +77,30 @@ def measure_latency(
     ``processes=0`` times in this process. ``processes=k`` times in k fresh Python processes,
     one after the other (each warms up, then times ``runs`` passes; ``affinity`` pins them to
     those CPUs): what the process did before, which units it profiled and what its allocator
-    holds cannot leak into the figure, and ``repeat_spread`` says how far the repeats agree."""
+    holds cannot leak into the figure, and ``repeat_spread`` says how far the repeats agree.
+    The workers run in one controlled environment (:func:`nas._timing_env.timing_env`: huge
+    pages for big tensors, OpenMP's default wait policy); ``env`` changes it for an experiment
+    (``{"OMP_WAIT_POLICY": "PASSIVE"}``; a None value removes a name)."""
     check_timing(warmup, runs, threads, device)
     if batch < 1:
         raise NasError(f"batch must be >= 1, got {batch}")
     if processes < 0:
         raise NasError(f"processes must be >= 0, got {processes}")
+    if env and not processes:
+        raise NasError("env changes the fresh worker processes' environment: give processes >= 1")
     if processes:
         from nas.cost._worker import time_in_fresh_processes
 
-        per, faults = time_in_fresh_processes(model, input_size, device, threads, batch,
-                                              warmup, runs, processes, affinity)
-        times = [t for ts in per for t in ts]
-        medians = tuple(statistics.median(ts) for ts in per)
+        per = time_in_fresh_processes(model, input_size, device, threads, batch, warmup, runs,
+                                      processes, affinity, env)
+        times = [t for p in per for t in p["times"]]
+        medians = tuple(statistics.median(p["times"]) for p in per)
+        faults = [p["faults"] for p in per if p.get("faults") is not None]
+        cpu = tuple(p["cpu_ms"] for p in per if p.get("cpu_ms") is not None)
         q = quartiles(times)
         return Latency(statistics.median(medians), q[0], q[2], len(times), device, threads,
                        batch, medians, sum(faults) / len(times) if len(faults) == len(per)
-                       else None)
+                       else None, cpu if len(cpu) == len(per) else ())
     counted: list[int] = []
     times = time_model(model, input_size, device, threads, batch, warmup, runs, faults=counted)
     q = quartiles(times)
@@ -93,9 +110,10 @@ def measure_latency(
 
 def time_model(model: nn.Module | ArchConfig, input_size: tuple[int, int], device: str,
                threads: int, batch: int, warmup: int, runs: int,
-               faults: list[int] | None = None) -> list[float]:
+               faults: list[int] | None = None, cpu: list[float] | None = None) -> list[float]:
     """``runs`` timings (ms) of ``model`` in this process, after ``warmup`` untimed passes.
-    On a POSIX CPU, the minor page faults of the timed passes are appended to ``faults``."""
+    On a POSIX CPU, the minor page faults of the timed passes are appended to ``faults``; the
+    process CPU time of the timed passes (ms) to ``cpu``."""
     if device in ("cpu", "ort-cpu"):
         keep_freed_memory()  # before the model is built: its weights too come from the heap
     if isinstance(model, ArchConfig):
@@ -108,7 +126,7 @@ def time_model(model: nn.Module | ArchConfig, input_size: tuple[int, int], devic
     where = tensor_device(device)
     with seeded(0, where):
         x = torch.randn(batch, 3, *input_size, device=where)
-    return time_module(model, (x,), device, threads, warmup, runs, faults)
+    return time_module(model, (x,), device, threads, warmup, runs, faults, cpu=cpu)
 
 
 def minor_faults() -> int | None:

@@ -39,6 +39,7 @@ from pathlib import Path
 import torch
 
 from nas._allocator import keep_freed_memory
+from nas._timing_env import timing_env_info
 from nas.cost._fingerprint import device_fingerprint, device_info
 from nas.cost._latency import check_timing, quartiles, seeded
 from nas.cost._runtime import ort_graph, tensor_device, time_module
@@ -133,6 +134,7 @@ class LatencyTable:
             "device": device, "threads": threads, "input": size_text(input_size),
             "torch": torch.__version__, "info": device_info(device, threads),
             "created": now, "updated": now, "correction": None,
+            "env": timing_env_info(),  # the profiling process's (nas._timing_env)
         }
         return cls(meta, path=Path(path) if path is not None else None)
 

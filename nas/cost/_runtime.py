@@ -8,6 +8,7 @@ timings of the latency table and whole-model latencies::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import torch
@@ -38,7 +39,8 @@ def ort_graph(module: nn.Module, inputs: Sequence[torch.Tensor]) -> bytes:
 
 def time_module(module: nn.Module, inputs: Sequence[torch.Tensor], device: str = "cpu",
                 threads: int = 2, warmup: int = 5, runs: int = 20,
-                faults: list[int] | None = None, graph: bytes | None = None) -> list[float]:
+                faults: list[int] | None = None, graph: bytes | None = None,
+                cpu: list[float] | None = None) -> list[float]:
     """Milliseconds of each of ``runs`` calls ``module(*inputs)``, after ``warmup`` untimed ones;
     the module is in eval mode meanwhile (its mode is restored afterwards).
 
@@ -48,21 +50,25 @@ def time_module(module: nn.Module, inputs: Sequence[torch.Tensor], device: str =
     shapes and each call is ``session.run`` of an onnxruntime CPU session with ``threads``
     intra-op threads (:func:`~nas.cost.ort_session`) on the inputs as numpy arrays; ``graph``
     (from :func:`ort_graph` of the same module and inputs) skips the export. With ``faults``
-    (PyTorch, POSIX), the minor page faults of the timed calls are appended to it."""
+    (PyTorch, POSIX), the minor page faults of the timed calls are appended to it; with ``cpu``,
+    the process CPU time (ms, all threads) of the timed calls, which time-slicing by other
+    processes does not lengthen as it lengthens the wall-clock timings."""
     check_timing(warmup, runs, threads, device)
     was_training = module.training
     try:
         if device == "ort-cpu":
             data = graph if graph is not None else ort_graph(module, inputs)
-            return _time_ort(data, tuple(inputs), threads, warmup, runs)
+            return _time_ort(data, tuple(inputs), threads, warmup, runs, cpu)
         module = module.to(device).eval()
         xs = [x.to(device) for x in inputs]
         with timing_threads(device, threads), torch.inference_mode():
             for _ in range(warmup):
                 module(*xs)
-            before = minor_faults()
+            before, cpu0 = minor_faults(), time.process_time()
             times = [time_call(lambda: module(*xs), device) for _ in range(runs)]
-            after = minor_faults()
+            after, cpu1 = minor_faults(), time.process_time()
+        if cpu is not None:
+            cpu.append((cpu1 - cpu0) * 1e3)
         if faults is not None and before is not None and after is not None:
             faults.append(after - before)
         return times
@@ -71,11 +77,15 @@ def time_module(module: nn.Module, inputs: Sequence[torch.Tensor], device: str =
 
 
 def _time_ort(data: bytes, xs: tuple[torch.Tensor, ...], threads: int, warmup: int,
-              runs: int) -> list[float]:
+              runs: int, cpu: list[float] | None = None) -> list[float]:
     sess = ort_session(data, threads)
     graph = {i.name for i in sess.get_inputs()}  # the exporter drops inputs the graph never reads
     feeds = {n: x.detach().cpu().numpy() for n, x in zip(input_names(len(xs)), xs)
              if n in graph}
     for _ in range(warmup):
         sess.run(None, feeds)
-    return [time_call(lambda: sess.run(None, feeds), "cpu") for _ in range(runs)]
+    cpu0 = time.process_time()
+    times = [time_call(lambda: sess.run(None, feeds), "cpu") for _ in range(runs)]
+    if cpu is not None:
+        cpu.append((time.process_time() - cpu0) * 1e3)
+    return times

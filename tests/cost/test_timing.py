@@ -59,34 +59,49 @@ def test_cuda_latency_synchronises_and_keeps_the_cuda_rng():
 
 
 def test_fresh_process_repeats_agree():
-    """Three fresh worker processes time the same small model (1 thread). Tolerances: the two
-    closest process medians within 15% of each other, all three within a factor 1.6. Wide,
-    because CI runs two test processes on two cores (a timing may share its core with another
-    test for a while, which is why the third process is let off the tight bound); the
-    quiet-machine figure (target: repeats within +-10% 98% of the time) is measured by
-    benchmarks/latency_predictor.py. Before the allocator fix, repeats of one model differed by
-    a median 21.6% on a quiet machine, and by up to 2x under load."""
+    """Three fresh worker processes time the same small model on 1 thread.
+
+    The work per pass (process CPU time, ``process_cpu_ms``) must agree within a factor 1.25
+    (max / min). Each process builds the same model from seed 0 and runs the same kernels; what
+    still differs between processes (memory layout) gave max / min 1.04-1.12 over 9 trials of
+    3-4 processes on a quiet machine (2026-12-07), and 1.03-1.12 while a 2-thread matmul loop
+    held both cores, since time-slicing lengthens the wall clock (there 1.85x), not the CPU
+    time of a 1-thread timing. What does change it is what fresh processes are there to
+    remove: page faults per pass (system time; counted in test_workers_keep_freed_memory),
+    allocator or thread-pool state carried over, OpenMP spinning. Wall-clock agreement is a
+    property of the machine's load, so it is measured where the machine is quiet, by
+    benchmarks/latency_predictor.py (noise ceiling) and benchmarks/timing_env.py; here the
+    wall clock is only checked to be a wall clock (never below the 1-thread CPU time)."""
     lat = measure_latency(load_arch("afformer_tiny"), (96, 96), threads=1, warmup=5, runs=15,
                           processes=3)
     assert len(lat.process_medians) == 3 and lat.runs == 45
     assert lat.median_ms == sorted(lat.process_medians)[1]
     assert lat.q1_ms <= lat.median_ms <= lat.q3_ms
-    a, b, c = sorted(lat.process_medians)
-    assert min(b / a, c / b) <= 1.15, lat.process_medians
-    assert c / a <= 1.6 and lat.repeat_spread <= 0.6, lat.process_medians
+    assert len(lat.process_cpu_ms) == 3 and min(lat.process_cpu_ms) > 0
+    lo, hi = min(lat.process_cpu_ms), max(lat.process_cpu_ms)
+    assert hi / lo <= 1.25 and lat.cpu_repeat_spread <= 0.25, lat.process_cpu_ms
+    for wall, cpu in zip(lat.process_medians, lat.process_cpu_ms):
+        assert wall >= 0.9 * cpu, (lat.process_medians, lat.process_cpu_ms)
 
 
 def test_workers_keep_freed_memory(monkeypatch):
     """The allocator setting (nas.keep_freed_memory) is what removes the per-pass page faults
-    that made repeats disagree: counted, not timed, so load does not change the verdict."""
+    that made repeats disagree: counted, not timed, so load does not change the verdict. The
+    timing workers' huge pages (nas._timing_env) are turned off for the comparison, since they
+    too cut the faults (each fault then maps 2 MB): that is counted as well."""
     arch = load_arch("afformer_tiny")
-    kept = measure_latency(arch, (256, 256), threads=1, warmup=5, runs=10, processes=1)
+    no_thp = {"THP_MEM_ALLOC_ENABLE": None}
+    kept = measure_latency(arch, (256, 256), threads=1, warmup=5, runs=10, processes=1,
+                           env=no_thp)
     monkeypatch.setenv("NAS_MALLOC", "default")
-    default = measure_latency(arch, (256, 256), threads=1, warmup=5, runs=10, processes=1)
+    default = measure_latency(arch, (256, 256), threads=1, warmup=5, runs=10, processes=1,
+                              env=no_thp)
+    huge = measure_latency(arch, (256, 256), threads=1, warmup=5, runs=10, processes=1)
     # measured: ~10k faults every pass with glibc's defaults; 0 on most passes once the heap
-    # is kept, with an occasional burst while it still grows
+    # is kept, with an occasional burst while it still grows; ~700 with huge pages instead
     assert default.faults_per_pass > 3000, default.faults_per_pass
     assert kept.faults_per_pass < default.faults_per_pass / 5, (kept, default)
+    assert huge.faults_per_pass < default.faults_per_pass / 5, (huge, default)
 
 
 def test_a_module_is_timed_in_a_fresh_process_too():
