@@ -86,7 +86,8 @@ def profile_cmd(
     if noise:
         typer.echo(f"repeat noise:  {noise['arch']} in {noise['repeats']} fresh processes: "
                    + ", ".join(f"{m:.2f}" for m in noise["medians_ms"])
-                   + f" ms (spread {100 * noise['repeat_spread']:.1f}%)")
+                   + f" ms (spread {100 * noise['repeat_spread']:.1f}%; CPU time per pass "
+                   f"spread {100 * noise.get('cpu_repeat_spread', 0.0):.1f}%)")
     if result.correction is not None:
         c = result.correction
         form = (" + ".join(f"{v:.3f} * {k}" for k, v in (c.kinds or {}).items())

@@ -160,13 +160,16 @@ def _loo_error(form: str, feats: _Features, m: np.ndarray) -> float:
 def repeat_noise(arch: ArchConfig, table: LatencyTable, repeats: int = 3, warmup: int = 5,
                  runs: int = 20) -> dict:
     """The device's repeat noise, as ``nas profile`` stores it: ``arch`` timed whole in
-    ``repeats`` fresh processes; their medians and ``repeat_spread`` ((max - min) / median)."""
+    ``repeats`` fresh processes; their medians and ``repeat_spread`` ((max - min) / median), and
+    the same for their CPU time per pass (``cpu_ms``, ``cpu_repeat_spread``), which says whether
+    a wide wall-clock spread came from other load (CPU times agree) or from the timing itself."""
     from nas.cost._latency import measure_latency
 
     lat = measure_latency(arch, table.input_size, table.device, table.threads, warmup=warmup,
                           runs=runs, processes=repeats)
     return {"arch": arch.name, "repeats": repeats, "medians_ms": list(lat.process_medians),
-            "repeat_spread": lat.repeat_spread, "measured": _now()}
+            "repeat_spread": lat.repeat_spread, "cpu_ms": list(lat.process_cpu_ms),
+            "cpu_repeat_spread": lat.cpu_repeat_spread, "measured": _now()}
 
 
 def sample_archs(space: SpaceLike, n: int = 50, seed: int = 0, input_size: HW = (512, 512),

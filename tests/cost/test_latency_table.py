@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 
 import pytest
 
@@ -248,6 +249,9 @@ def test_profile_cli(tmp_path, capsys):
     noise = LatencyTable.load(path).meta["noise"]
     assert noise["repeats"] == 2 and len(noise["medians_ms"]) == 2
     assert min(noise["medians_ms"]) > 0 and noise["repeat_spread"] >= 0
+    assert len(noise["cpu_ms"]) == 2 and min(noise["cpu_ms"]) > 0
+    assert noise["cpu_repeat_spread"] == pytest.approx(
+        (max(noise["cpu_ms"]) - min(noise["cpu_ms"])) / statistics.median(noise["cpu_ms"]))
     assert "repeat noise:" in out and "fresh processes" in out
     assert main(["profile", "--input", "64x64", "--n", "-1", "--out", str(tmp_path)]) == 2
     assert main([*argv, "--noise-repeats", "1"]) == 2
