@@ -100,7 +100,7 @@ def main() -> None:
     print(f"# load average at start: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     env = {k: v for k, v in timing_env_info().items() if v is not None}
     print(f"# this process's timing environment: {env or 'none set'} (the workers': "
-          "THP_MEM_ALLOC_ENABLE=1, no OpenMP wait settings; nas/_timing_env.py)")
+          "THP_MEM_ALLOC_ENABLE=1, OMP_WAIT_POLICY=ACTIVE; nas/_timing_env.py)")
     print(f"# torch {torch.__version__}, {args.device}, {args.threads} threads, input "
           f"{size[0]}x{size[1]}, batch 1, median of {args.runs} after {args.warmup} warm-up")
     print(f"# {args.space}: {len(evals)} evaluation archs within {args.budget_gflops:g} GFLOPs "

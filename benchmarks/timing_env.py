@@ -1,13 +1,13 @@
 """What the timing environment does to a whole-model latency and to its repeatability: one
 in-budget hybrid architecture timed in fresh worker processes (``measure_latency(...,
 processes=1)``) under the timing workers' environment (``nas._timing_env``: huge pages on,
-OpenMP's default wait policy) and under each setting changed back, the configurations
+OpenMP's threads spinning) and under each setting changed back, the configurations
 interleaved round by round so that they see the same machine.
 
     python benchmarks/timing_env.py [--rounds 6] [--seed 100000] [--device cpu]
 
 Prints, per configuration, the median of the per-process medians, their range and the spread
-(max - min) / median, and each configuration's median relative to the timing environment's.
+(max - min) / median and sd, and each configuration's median relative to the timing environment's.
 The figures back the settings chosen in ``nas/_timing_env.py``.
 """
 
@@ -27,10 +27,10 @@ from nas.cost import measure_latency, parse_size, sample_archs  # noqa: E402
 from nas.space import load_space  # noqa: E402
 
 CONFIGS = {
-    "timing env (THP on, default wait)": {},
+    "timing env (THP on, ACTIVE)": {},
+    "OpenMP's default wait policy": {"OMP_WAIT_POLICY": None},
     "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
     "THP off": {"THP_MEM_ALLOC_ENABLE": None},
-    "THP off + PASSIVE": {"THP_MEM_ALLOC_ENABLE": None, "OMP_WAIT_POLICY": "PASSIVE"},
 }
 
 
@@ -49,6 +49,7 @@ def main() -> None:
     print(f"# torch {torch.__version__}, {args.device}, {args.threads} threads, hybrid seed "
           f"{seed} at {size[0]}x{size[1]}, batch 1, median of {args.runs} after {args.warmup} "
           f"warm-up per process, {args.rounds} processes per configuration (interleaved)")
+    print("# process medians (ms), one line per round: " + ", ".join(CONFIGS))
     print(f"# load average at start: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     medians: dict[str, list[float]] = {name: [] for name in CONFIGS}
     for r in range(args.rounds):
@@ -62,7 +63,8 @@ def main() -> None:
     for name, m in medians.items():
         med = statistics.median(m)
         print(f"{name:36s}: median {med:7.1f} ms (x{med / ref:.2f}), process medians "
-              f"{min(m):.1f}-{max(m):.1f} ms, spread {100 * (max(m) - min(m)) / med:.1f}%")
+              f"{min(m):.1f}-{max(m):.1f} ms, spread {100 * (max(m) - min(m)) / med:.1f}%, sd "
+              f"{100 * statistics.stdev(m) / statistics.mean(m):.1f}%")
     print(f"# load average at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 

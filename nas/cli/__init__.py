@@ -7,8 +7,9 @@ one line and exit 1 (``NAS_TRACEBACK=1`` shows the traceback).
 
 The command also reads the environment for the library: ``NAS_DATA_CACHE`` (a folder for the
 decoded data sets, :func:`nas.data.set_disk_cache`). Before torch loads it sets
-``THP_MEM_ALLOC_ENABLE=1`` unless the user set it (:func:`nas._timing_env.apply_timing_env`), so
-that units profiled by ``nas profile`` are timed as the whole models in its timing workers.
+``THP_MEM_ALLOC_ENABLE=1``, and for ``nas profile`` also ``OMP_WAIT_POLICY=ACTIVE``, unless the
+user set them (:func:`nas._timing_env.apply_timing_env`): units are then timed as the timing
+workers time whole models.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ app.command("export")(export_cmd)
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nas`` console script; returns the exit code."""
-    apply_timing_env()  # before torch loads: huge pages for big tensors (nas._timing_env)
+    args = sys.argv[1:] if argv is None else argv
+    # before torch loads (nas._timing_env): huge pages for big tensors; nas profile, which times
+    # units in this process, also keeps OpenMP's threads spinning as the timing workers do
+    apply_timing_env(spin=bool(args) and args[0] == "profile")
     keep_freed_memory()  # nas processes train and time models: see nas._allocator
     try:
         if os.environ.get("NAS_DATA_CACHE"):

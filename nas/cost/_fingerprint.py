@@ -25,9 +25,7 @@ __all__ = ["device_fingerprint", "device_info", "device_kind"]
 
 def device_info(device: str = "cpu", threads: int = 2) -> dict[str, object]:
     """What the fingerprint is made of. On CPU the thread count is part of it (latency depends on
-    it), on ``cpu`` also this process's ``OMP_WAIT_POLICY`` (units profiled under ``PASSIVE``
-    take nearly twice as long as under the default), on ``ort-cpu`` the onnxruntime version and
-    the ONNX opset of the export; on CUDA
+    it), on ``ort-cpu`` also the onnxruntime version and the ONNX opset of the export; on CUDA
     the GPU's name, compute capability and CUDA version are added instead."""
     kind = device_kind(device)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
@@ -42,8 +40,6 @@ def device_info(device: str = "cpu", threads: int = 2) -> dict[str, object]:
     }
     if kind in ("cpu", "ort-cpu"):
         info["threads"] = threads
-        if kind == "cpu":  # OpenMP's wait policy changes a forward pass 1.85x (nas._timing_env)
-            info["omp_wait_policy"] = (os.environ.get("OMP_WAIT_POLICY") or "default").lower()
         if kind == "ort-cpu":
             import onnxruntime
 

@@ -79,7 +79,7 @@ def measure_latency(
     those CPUs): what the process did before, which units it profiled and what its allocator
     holds cannot leak into the figure, and ``repeat_spread`` says how far the repeats agree.
     The workers run in one controlled environment (:func:`nas._timing_env.timing_env`: huge
-    pages for big tensors, OpenMP's default wait policy); ``env`` changes it for an experiment
+    pages for big tensors, OpenMP's threads spinning); ``env`` changes it for an experiment
     (``{"OMP_WAIT_POLICY": "PASSIVE"}``; a None value removes a name)."""
     check_timing(warmup, runs, threads, device)
     if batch < 1:

@@ -3,7 +3,7 @@
 A process that has profiled hundreds of units, trained a model or run a search carries state
 into a timing: its allocator's free lists and heap size, its thread pool, its caches. Each
 measurement here starts ``python -m nas.cost._worker SPEC OUT`` instead, in the environment of
-:func:`nas._timing_env.timing_env` (huge pages for big tensors, OpenMP's default wait policy,
+:func:`nas._timing_env.timing_env` (huge pages for big tensors, OpenMP's threads spinning,
 whatever the caller's environment says): the worker loads the
 model (an ArchConfig as JSON, built with seed 0, or a module saved with ``torch.save``), pins
 itself to ``affinity`` when given, times it with :func:`~nas.cost.time_model` and writes the
@@ -68,7 +68,7 @@ def time_in_fresh_processes(model: nn.Module | ArchConfig, input_size: tuple[int
 
 
 def _env(threads: int, changes: Mapping[str, str | None] | None = None) -> dict[str, str]:
-    env = timing_env(threads)  # THP on, OpenMP's default wait policy (nas._timing_env)
+    env = timing_env(threads)  # THP on, OpenMP threads spinning (nas._timing_env)
     for name, value in (changes or {}).items():
         if value is None:
             env.pop(name, None)
