@@ -13,8 +13,13 @@ interleaved round by round; ``benchmarks/timing_env.py`` repeats it):
   max - min over 6), which was most of the latency benchmark's repeat noise. ``ACTIVE`` keeps
   them spinning, as onnxruntime's own thread pool does by default: 134.7 ms, sd 1.8% (4.7%
   max - min). Spinning threads hold their cores, so a timing process must have the machine to
-  itself, which the timing workers do (one at a time); processes that train keep the user's
-  setting (``spin=False``).
+  itself, which the timing workers do (one at a time; ``ACTIVE`` there means libgomp's 30
+  billion busy-wait loops, for ever in effect). A process that profiles units and then starts
+  workers (``nas profile``, the benchmarks) must not keep spinning while they run: its first
+  benchmark run this way timed the whole models 2.7x too slow. It spins ``GOMP_SPINCOUNT=30M``
+  loops (tens of milliseconds) before its threads sleep: a worker it started then timed the
+  same as one started from a process with the default policy (131-133 ms, 3 each). Processes
+  that train keep the user's setting (``spin=False``).
 - ``THP_MEM_ALLOC_ENABLE=1`` makes PyTorch's CPU allocator align blocks over 2 MB to huge pages
   and advise the kernel to back them with transparent huge pages (where the kernel's policy is
   ``madvise``, as on these machines, nothing else does): fewer TLB misses and page faults for
@@ -37,10 +42,12 @@ import os
 import sys
 from collections.abc import Mapping
 
-__all__ = ["SET", "UNSET", "apply_timing_env", "timing_env", "timing_env_info"]
+__all__ = ["PARENT_SPINCOUNT", "SET", "UNSET", "apply_timing_env", "timing_env",
+           "timing_env_info"]
 
 SET = {"THP_MEM_ALLOC_ENABLE": "1", "OMP_WAIT_POLICY": "ACTIVE"}
 UNSET = ("GOMP_SPINCOUNT", "KMP_BLOCKTIME")
+PARENT_SPINCOUNT = "30M"  # libgomp's busy-wait loops before an idle thread sleeps (see above)
 
 
 def timing_env(threads: int, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -56,13 +63,17 @@ def timing_env(threads: int, base: Mapping[str, str] | None = None) -> dict[str,
 
 def apply_timing_env(spin: bool = True) -> bool:
     """Set :data:`SET` in ``os.environ`` unless torch is imported already (then it would not take
-    effect); returns whether it was applied. Names the user set are kept. ``spin=False`` leaves
-    ``OMP_WAIT_POLICY`` out, for processes that train rather than time."""
+    effect); returns whether it was applied. Names the user set are kept. With ``spin``, also
+    ``GOMP_SPINCOUNT`` = :data:`PARENT_SPINCOUNT`: this process's idle threads spin through the
+    short gaps of a timing, then sleep, and leave the cores to the timing workers it starts.
+    ``spin=False`` leaves both OpenMP settings out, for processes that train rather than time."""
     if "torch" in sys.modules:
         return False
     for name, value in SET.items():
         if spin or name != "OMP_WAIT_POLICY":
             os.environ.setdefault(name, value)
+    if spin and os.environ.get("OMP_WAIT_POLICY", "").upper() == "ACTIVE":
+        os.environ.setdefault("GOMP_SPINCOUNT", PARENT_SPINCOUNT)
     return True
 
 

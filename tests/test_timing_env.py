@@ -9,7 +9,14 @@ import sys
 
 import pytest
 
-from nas._timing_env import SET, UNSET, apply_timing_env, timing_env, timing_env_info
+from nas._timing_env import (
+    PARENT_SPINCOUNT,
+    SET,
+    UNSET,
+    apply_timing_env,
+    timing_env,
+    timing_env_info,
+)
 from nas.arch import load_arch
 from nas.cost import LatencyTable, measure_latency
 from nas.errors import NasError
@@ -42,6 +49,10 @@ def test_apply_sets_the_environment_before_torch_loads_only(monkeypatch):
                               capture_output=True, text=True, check=True).stdout.split()
 
     assert run("spin") == ["True", "ACTIVE", "1"]
+    spins = code.replace("'THP_MEM_ALLOC_ENABLE'", "'GOMP_SPINCOUNT'")
+    out = subprocess.run([sys.executable, "-c", spins, "spin"], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["True", "ACTIVE", PARENT_SPINCOUNT]  # idle threads sleep while workers run
     assert run() == ["True", "None", "1"]
     assert run("spin", OMP_WAIT_POLICY="PASSIVE") == ["True", "PASSIVE", "1"]
 
