@@ -35,9 +35,12 @@ import sys
 import time
 from pathlib import Path
 
-from nas._timing_env import apply_timing_env, timing_env_info
+from nas._timing_env import apply_timing_env, spins, timing_env_info
 
-apply_timing_env()  # noqa: E402 - before torch loads: units timed as the workers time models
+_pre = argparse.ArgumentParser(add_help=False)
+_pre.add_argument("--device", default="cpu")
+# before torch loads: units timed as the workers time models (threads spinning on cpu only)
+apply_timing_env(spin=spins(_pre.parse_known_args()[0].device))
 
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
@@ -100,7 +103,8 @@ def main() -> None:
     print(f"# load average at start: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     env = {k: v for k, v in timing_env_info().items() if v is not None}
     print(f"# this process's timing environment: {env or 'none set'} (the workers': "
-          "THP_MEM_ALLOC_ENABLE=1, OMP_WAIT_POLICY=ACTIVE; nas/_timing_env.py)")
+          f"THP_MEM_ALLOC_ENABLE=1{', OMP_WAIT_POLICY=ACTIVE' if spins(args.device) else ''}; "
+          "nas/_timing_env.py)")
     print(f"# torch {torch.__version__}, {args.device}, {args.threads} threads, input "
           f"{size[0]}x{size[1]}, batch 1, median of {args.runs} after {args.warmup} warm-up")
     print(f"# {args.space}: {len(evals)} evaluation archs within {args.budget_gflops:g} GFLOPs "

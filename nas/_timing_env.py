@@ -17,9 +17,9 @@ interleaved round by round; ``benchmarks/timing_env.py`` repeats it):
   billion busy-wait loops, for ever in effect). A process that profiles units and then starts
   workers (``nas profile``, the benchmarks) must not keep spinning while they run: its first
   benchmark run this way timed the whole models 2.7x too slow. It spins ``GOMP_SPINCOUNT=30M``
-  loops (tens of milliseconds) before its threads sleep: a worker it started then timed the
-  same as one started from a process with the default policy (131-133 ms, 3 each). Processes
-  that train keep the user's setting (``spin=False``).
+  loops (about 0.4 s of one thread here) before its threads sleep: a worker it started then
+  timed the same as one started from a process with the default policy (131-133 ms, 3 each).
+  Processes that train keep the user's setting (``spin=False``).
 - ``THP_MEM_ALLOC_ENABLE=1`` makes PyTorch's CPU allocator align blocks over 2 MB to huge pages
   and advise the kernel to back them with transparent huge pages (where the kernel's policy is
   ``madvise``, as on these machines, nothing else does): fewer TLB misses and page faults for
@@ -31,7 +31,8 @@ with the thread count fixed, the settings of :data:`SET` forced and the OpenMP s
 :data:`UNSET` removed. :func:`apply_timing_env` puts :data:`SET` into this process's
 ``os.environ`` (names the user set win); it takes effect only if torch has not been imported
 yet, so ``nas profile`` (which times units in its own process) and the latency benchmarks call
-it first thing; the other commands call it with ``spin=False`` (huge pages only).
+it first thing, with ``spin`` for the ``cpu`` device only (:func:`spins`); the other commands
+call it with ``spin=False`` (huge pages only).
 :func:`timing_env_info` says which of these settings the current process runs under; it is
 stored in the latency table's metadata. This module imports nothing heavy (no torch).
 """
@@ -42,7 +43,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-__all__ = ["PARENT_SPINCOUNT", "SET", "UNSET", "apply_timing_env", "timing_env",
+__all__ = ["PARENT_SPINCOUNT", "SET", "UNSET", "apply_timing_env", "spins", "timing_env",
            "timing_env_info"]
 
 SET = {"THP_MEM_ALLOC_ENABLE": "1", "OMP_WAIT_POLICY": "ACTIVE"}
@@ -50,15 +51,27 @@ UNSET = ("GOMP_SPINCOUNT", "KMP_BLOCKTIME")
 PARENT_SPINCOUNT = "30M"  # libgomp's busy-wait loops before an idle thread sleeps (see above)
 
 
-def timing_env(threads: int, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``base`` (default ``os.environ``) as a timing worker runs: ``OMP_NUM_THREADS`` set to
-    ``threads``, the settings of :data:`SET` forced and those of :data:`UNSET` removed."""
+def timing_env(threads: int, base: Mapping[str, str] | None = None,
+               device: str = "cpu") -> dict[str, str]:
+    """``base`` (default ``os.environ``) as a timing worker for ``device`` runs:
+    ``OMP_NUM_THREADS`` set to ``threads``, the settings of :data:`SET` forced and those of
+    :data:`UNSET` removed. Only PyTorch on the CPU spins: on ``ort-cpu`` (and ``cuda``) the
+    OpenMP wait policy is removed, since torch's idle OpenMP threads, busy once to export the
+    graph, would otherwise spin beside onnxruntime's own pool (measured: 274-286 ms against
+    167-169 ms per pass)."""
     env = dict(os.environ if base is None else base)
     for name in UNSET:
         env.pop(name, None)
     env.update(SET)
+    if not spins(device):
+        env.pop("OMP_WAIT_POLICY")
     env["OMP_NUM_THREADS"] = str(threads)
     return env
+
+
+def spins(device: str) -> bool:
+    """Whether timing ``device`` keeps OpenMP's threads spinning: PyTorch on the CPU only."""
+    return device == "cpu"
 
 
 def apply_timing_env(spin: bool = True) -> bool:

@@ -14,10 +14,12 @@ from nas._timing_env import (
     SET,
     UNSET,
     apply_timing_env,
+    spins,
     timing_env,
     timing_env_info,
 )
 from nas.arch import load_arch
+from nas.cli import _option
 from nas.cost import LatencyTable, measure_latency
 from nas.errors import NasError
 
@@ -67,3 +69,19 @@ def test_the_profiling_environment_is_recorded_in_the_table(monkeypatch, tmp_pat
 def test_env_changes_need_worker_processes():
     with pytest.raises(NasError, match="processes"):
         measure_latency(load_arch("afformer_tiny"), (64, 64), env={"OMP_WAIT_POLICY": "ACTIVE"})
+
+
+def test_only_pytorch_on_the_cpu_spins():
+    """On ort-cpu, torch's OpenMP threads (busy once, exporting the graph) would spin beside
+    onnxruntime's own pool: the workers keep OpenMP's default policy there."""
+    assert spins("cpu") and not spins("ort-cpu") and not spins("cuda:0")
+    base = {"OMP_WAIT_POLICY": "PASSIVE"}
+    assert timing_env(2, base, "cpu")["OMP_WAIT_POLICY"] == "ACTIVE"
+    ort = timing_env(2, base, "ort-cpu")
+    assert "OMP_WAIT_POLICY" not in ort and ort["THP_MEM_ALLOC_ENABLE"] == "1"
+
+
+def test_the_cli_reads_the_device_before_the_parser():
+    assert _option(["profile", "--device", "ort-cpu"], "--device", "cpu") == "ort-cpu"
+    assert _option(["profile", "--device=ort-cpu", "--n", "3"], "--device", "cpu") == "ort-cpu"
+    assert _option(["profile", "--n", "3"], "--device", "cpu") == "cpu"

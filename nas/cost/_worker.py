@@ -57,7 +57,7 @@ def time_in_fresh_processes(model: nn.Module | ArchConfig, input_size: tuple[int
             result = Path(tmp) / f"times-{i}.json"
             proc = subprocess.run([sys.executable, "-m", "nas.cost._worker", str(spec_path),
                                    str(result)], capture_output=True, text=True,
-                                  env=_env(threads, env))
+                                  env=_env(threads, device, env))
             if proc.returncode != 0 or not result.is_file():
                 lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
                 last = lines[-1] if lines else f"exit {proc.returncode}"
@@ -67,8 +67,9 @@ def time_in_fresh_processes(model: nn.Module | ArchConfig, input_size: tuple[int
     return out
 
 
-def _env(threads: int, changes: Mapping[str, str | None] | None = None) -> dict[str, str]:
-    env = timing_env(threads)  # THP on, OpenMP threads spinning (nas._timing_env)
+def _env(threads: int, device: str, changes: Mapping[str, str | None] | None = None
+         ) -> dict[str, str]:
+    env = timing_env(threads, device=device)  # THP on, threads spinning on cpu (nas._timing_env)
     for name, value in (changes or {}).items():
         if value is None:
             env.pop(name, None)
