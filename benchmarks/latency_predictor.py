@@ -17,6 +17,10 @@ first --noise-n evaluation models again, each in a fresh process, after all the 
 measurement's own noise: the share of repeats within +-10% of the first measurement is the
 ceiling any predictor can reach). Rank correlations use pandas (scipy not needed).
 
+Timing runs in the environment of ``nas/_timing_env.py`` (this process too, set before torch
+loads): on ``cpu`` OpenMP's threads spin (``OMP_WAIT_POLICY=ACTIVE``); earlier runs had inherited
+``OMP_WAIT_POLICY=PASSIVE``, which made every pass 1.5x slower and the repeats far noisier.
+
 On a shared machine the load of other processes changes from minute to minute, and with a fixed
 thread count an oversubscribed CPU slows every parallel op down by a varying factor. By default
 (--interleave) each architecture's new units are therefore profiled right before the whole model

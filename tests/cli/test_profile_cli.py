@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from nas.cli import main
 from nas.cost import LatencyTable, device_fingerprint
@@ -83,6 +84,16 @@ def test_profile_bad_device_is_one_line(capsys, tmp_path, device):
                          "--out", str(tmp_path))
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
     assert f"--device {device!r}: use cpu, ort-cpu, cuda or cuda:N" in err
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
+def test_profile_on_a_gpu_this_machine_lacks_is_one_line(capsys, tmp_path, device):
+    code, out, err = run(capsys, "profile", "--device", device, "--no-refs", "--n", "1",
+                         "--out", str(tmp_path))
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"--device {device}: CUDA is not available on this machine; use cpu" in err
     assert not any(tmp_path.iterdir())
 
 

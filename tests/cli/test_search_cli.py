@@ -1,8 +1,11 @@
 """`nas search`: bad input is one line and exit code 2; a finished run is summarised."""
 
 import pytest
+import torch
 
 from nas.cli import main
+
+NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
 
 
 @pytest.fixture
@@ -27,6 +30,9 @@ def tiny_args():
     (["--device", "tpu"], "--device 'tpu'"),
     (["--budget", "150ms", "--latency-device", "tpu"],
      "--latency-device 'tpu': use cpu, ort-cpu, cuda or cuda:N"),
+    pytest.param(["--budget", "150ms", "--latency-device", "cuda"],
+                 "--latency-device cuda: CUDA is not available on this machine; use cpu",
+                 marks=NO_GPU),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
