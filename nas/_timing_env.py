@@ -7,14 +7,17 @@ interleaved round by round; ``benchmarks/timing_env.py`` repeats it):
 
 - ``OMP_WAIT_POLICY`` says what OpenMP's idle threads do between parallel regions, and a
   segmentor runs thousands of small regions per pass. ``PASSIVE`` puts them to sleep at once, so
-  every region pays a wake-up: a median 216.1 ms instead of 142.5 ms (x1.52; x1.85 on another
+  every region pays a wake-up: x1.52, x1.56 and x1.61 in three runs (x1.85 on another
   architecture, whose timings also shifted between regimes inside one process). The default
-  spins a little, then sleeps: 144.9 ms, but fresh processes disagreed with an sd of 5.1% (14.3%
-  max - min over 6), which was most of the latency benchmark's repeat noise. ``ACTIVE`` keeps
-  them spinning, as onnxruntime's own thread pool does by default: 134.7 ms, sd 1.8% (4.7%
-  max - min). Spinning threads hold their cores, so a timing process must have the machine to
-  itself, which the timing workers do (one at a time; ``ACTIVE`` there means libgomp's 30
-  billion busy-wait loops, for ever in effect). A process that profiles units and then starts
+  spins a little, then sleeps; ``ACTIVE`` keeps them spinning, as onnxruntime's own thread pool
+  does by default. Three interleaved comparisons of the two on the same architecture: in the
+  first, during a noisy spell of the machine, the default gave 144.9 ms with fresh processes
+  disagreeing by an sd of 5.1% (14.3% max - min over 6), ``ACTIVE`` 134.7 ms, sd 1.8%; in the
+  two later, quieter ones they were equal (130.0 / 130.1 ms, sd 1.9% / 1.9%; 132.9 / 130.5 ms,
+  sd 1.7% / 2.0%). ``ACTIVE`` never did worse, so the workers use it. Spinning threads hold
+  their cores, so a timing process must have the machine to itself, which the timing workers
+  do (one at a time; ``ACTIVE`` there means libgomp's 30 billion busy-wait loops, for ever in
+  effect). A process that profiles units and then starts
   workers (``nas profile``, the benchmarks) must not keep spinning while they run: its first
   benchmark run this way timed the whole models 2.7x too slow. It spins ``GOMP_SPINCOUNT=30M``
   loops (about 0.4 s of one thread here) before its threads sleep: a worker it started then
@@ -24,7 +27,7 @@ interleaved round by round; ``benchmarks/timing_env.py`` repeats it):
   and advise the kernel to back them with transparent huge pages (where the kernel's policy is
   ``madvise``, as on these machines, nothing else does): fewer TLB misses and page faults for
   the activations (about 700 faults per pass instead of 10 thousand under glibc's default
-  allocator). A small gain in time: median 142.5 ms against 145.5 ms without (x1.02).
+  allocator). A small gain in time: x1.02, x1.03 and x1.02 in three runs.
 
 :func:`timing_env` is the environment of a timing worker (:mod:`nas.cost._worker`): the caller's,
 with the thread count fixed, the settings of :data:`SET` forced and the OpenMP spin tuning of
