@@ -17,11 +17,11 @@ interleaved round by round; ``benchmarks/timing_env.py`` repeats it):
   sd 1.7% / 2.0%). ``ACTIVE`` never did worse, so the workers use it. Spinning threads hold
   their cores, so a timing process must have the machine to itself, which the timing workers
   do (one at a time; ``ACTIVE`` there means libgomp's 30 billion busy-wait loops, for ever in
-  effect). A process that profiles units and then starts
-  workers (``nas profile``, the benchmarks) must not keep spinning while they run: its first
-  benchmark run this way timed the whole models 2.7x too slow. It spins ``GOMP_SPINCOUNT=30M``
-  loops (about 0.4 s of one thread here) before its threads sleep: a worker it started then
-  timed the same as one started from a process with the default policy (131-133 ms, 3 each).
+  effect). A process that profiles units and then starts workers (``nas profile``, the
+  benchmarks) must not keep spinning while they run: its first benchmark run this way timed the
+  whole models 2.7x too slow. It spins ``GOMP_SPINCOUNT=30M`` loops (about 0.4 s of one thread
+  here) before its threads sleep: a worker it started then timed the same as one started from a
+  process with the default policy (131-133 ms, 3 each).
   Processes that train keep the user's setting (``spin=False``).
 - ``THP_MEM_ALLOC_ENABLE=1`` makes PyTorch's CPU allocator align blocks over 2 MB to huge pages
   and advise the kernel to back them with transparent huge pages (where the kernel's policy is
@@ -33,9 +33,9 @@ interleaved round by round; ``benchmarks/timing_env.py`` repeats it):
 with the thread count fixed, the settings of :data:`SET` forced and the OpenMP spin tuning of
 :data:`UNSET` removed. :func:`apply_timing_env` puts :data:`SET` into this process's
 ``os.environ`` (names the user set win); it takes effect only if torch has not been imported
-yet, so ``nas profile`` (which times units in its own process) and the latency benchmarks call
-it first thing, with ``spin`` for the ``cpu`` device only (:func:`spins`); the other commands
-call it with ``spin=False`` (huge pages only).
+yet, so the CLI calls it first thing with ``spin=False`` (huge pages only), and ``nas profile``
+(which times units in its own process) and the latency benchmarks call it before torch loads
+with ``spin`` for the ``cpu`` device only (:func:`spins`).
 :func:`timing_env_info` says which of these settings the current process runs under; it is
 stored in the latency table's metadata. This module imports nothing heavy (no torch).
 """

@@ -19,7 +19,6 @@ from nas._timing_env import (
     timing_env_info,
 )
 from nas.arch import load_arch
-from nas.cli import _option
 from nas.cost import LatencyTable, measure_latency
 from nas.errors import NasError
 
@@ -81,7 +80,19 @@ def test_only_pytorch_on_the_cpu_spins():
     assert "OMP_WAIT_POLICY" not in ort and ort["THP_MEM_ALLOC_ENABLE"] == "1"
 
 
-def test_the_cli_reads_the_device_before_the_parser():
-    assert _option(["profile", "--device", "ort-cpu"], "--device", "cpu") == "ort-cpu"
-    assert _option(["profile", "--device=ort-cpu", "--n", "3"], "--device", "cpu") == "ort-cpu"
-    assert _option(["profile", "--n", "3"], "--device", "cpu") == "cpu"
+@pytest.mark.parametrize("args, expected", [
+    (["search", "--trials", "0"], ["2", "None", "None", "1"]),  # trains: huge pages only
+    (["profile", "--n", "-1"], ["2", "ACTIVE", PARENT_SPINCOUNT, "1"]),
+    (["profile", "--device=cpu", "--n", "-1"], ["2", "ACTIVE", PARENT_SPINCOUNT, "1"]),
+    (["profile", "--device", "ort-cpu", "--n", "-1"], ["2", "None", "None", "1"]),
+])
+def test_the_cli_sets_the_timing_environment_before_torch_loads(args, expected):
+    """A fresh interpreter runs the CLI (bad input: it stops before any work) and reports the
+    environment torch would have loaded under: only nas profile on cpu spins."""
+    code = ("import os, sys; from nas.cli import main; rc = main(sys.argv[1:]); "
+            "print(rc, *(os.environ.get(k) for k in "
+            "('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'THP_MEM_ALLOC_ENABLE')))")
+    env = {k: v for k, v in os.environ.items() if k not in (*SET, *UNSET)}
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == expected

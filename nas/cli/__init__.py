@@ -7,9 +7,8 @@ one line and exit 1 (``NAS_TRACEBACK=1`` shows the traceback).
 
 The command also reads the environment for the library: ``NAS_DATA_CACHE`` (a folder for the
 decoded data sets, :func:`nas.data.set_disk_cache`). Before torch loads it sets
-``THP_MEM_ALLOC_ENABLE=1``, and for ``nas profile`` also ``OMP_WAIT_POLICY=ACTIVE``, unless the
-user set them (:func:`nas._timing_env.apply_timing_env`): units are then timed as the timing
-workers time whole models.
+``THP_MEM_ALLOC_ENABLE=1`` unless the user set it (:func:`nas._timing_env.apply_timing_env`);
+``nas profile --device cpu`` also sets OpenMP's threads spinning, as the timing workers run.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import sys
 import typer
 
 from nas._allocator import keep_freed_memory
-from nas._timing_env import apply_timing_env, spins
+from nas._timing_env import apply_timing_env
 from nas.cli._build import build_cmd
 from nas.cli._cost import cost_cmd
 from nas.cli._export import export_cmd
@@ -54,11 +53,7 @@ app.command("export")(export_cmd)
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nas`` console script; returns the exit code."""
-    args = sys.argv[1:] if argv is None else argv
-    # before torch loads (nas._timing_env): huge pages for big tensors; nas profile, which times
-    # units in this process, also keeps OpenMP's threads spinning as the timing workers do
-    apply_timing_env(spin=bool(args) and args[0] == "profile" and spins(_option(args, "--device",
-                                                                                   "cpu")))
+    apply_timing_env(spin=False)  # before torch loads: huge pages for big tensors
     keep_freed_memory()  # nas processes train and time models: see nas._allocator
     try:
         if os.environ.get("NAS_DATA_CACHE"):
@@ -92,18 +87,6 @@ def main(argv: list[str] | None = None) -> int:
         return _error(f"internal error: {type(exc).__name__}: {_first_line(exc)} (a bug of nas: "
                       "rerun with NAS_TRACEBACK=1 for the traceback and report it)", 1)
     return rv if isinstance(rv, int) else 0
-
-
-def _option(args: list[str], name: str, default: str) -> str:
-    """The value of ``name`` in ``args`` (``--name V`` or ``--name=V``; the last one wins), before
-    the parser has run."""
-    value = default
-    for i, arg in enumerate(args):
-        if arg == name and i + 1 < len(args):
-            value = args[i + 1]
-        elif arg.startswith(name + "="):
-            value = arg.split("=", 1)[1]
-    return value
 
 
 def _error(message: str, code: int = 2) -> int:

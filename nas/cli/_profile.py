@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from nas._timing_env import apply_timing_env, spins
 from nas.errors import NasError
 
 Opt = typer.Option
@@ -36,6 +37,9 @@ def profile_cmd(
         "processes and store the device's repeat noise (0: skip).")] = 3,
 ) -> None:
     """Profile unit latencies into this machine's latency table; keys already there are skipped."""
+    # first, before torch loads: units timed as the timing workers time whole models (on cpu,
+    # OpenMP's threads spinning; nas._timing_env)
+    apply_timing_env(spin=spins(device))
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -25,7 +25,7 @@ __all__ = ["device_fingerprint", "device_info", "device_kind"]
 
 def device_info(device: str = "cpu", threads: int = 2) -> dict[str, object]:
     """What the fingerprint is made of. On CPU the thread count is part of it (latency depends on
-    it), on ``ort-cpu`` also the onnxruntime version and the ONNX opset of the export; on CUDA
+    it), and on ``ort-cpu`` also the onnxruntime version and the ONNX opset of the export; on CUDA
     the GPU's name, compute capability and CUDA version are added instead."""
     kind = device_kind(device)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:

@@ -78,22 +78,20 @@ def test_profile_ort_cpu_then_predict_with_nas_cost(capsys, tmp_path):
     assert f"this machine is {fp}; profile again with nas profile" in err
 
 
-@pytest.mark.parametrize("device", ["bogus", "ort", "ort-gpu", "cuda:x"])
-def test_profile_bad_device_is_one_line(capsys, tmp_path, device):
+NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+_NO_CUDA = "CUDA is not available on this machine; use cpu"
+
+
+@pytest.mark.parametrize("device, message", [
+    *((d, f"--device {d!r}: use cpu, ort-cpu, cuda or cuda:N")
+      for d in ("bogus", "ort", "ort-gpu", "cuda:x")),
+    *(pytest.param(d, f"--device {d}: {_NO_CUDA}", marks=NO_GPU) for d in ("cuda", "cuda:0")),
+])
+def test_profile_bad_or_missing_device_is_one_line(capsys, tmp_path, device, message):
     code, out, err = run(capsys, "profile", "--device", device, "--no-refs", "--n", "1",
                          "--out", str(tmp_path))
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
-    assert f"--device {device!r}: use cpu, ort-cpu, cuda or cuda:N" in err
-    assert not any(tmp_path.iterdir())
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
-@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
-def test_profile_on_a_gpu_this_machine_lacks_is_one_line(capsys, tmp_path, device):
-    code, out, err = run(capsys, "profile", "--device", device, "--no-refs", "--n", "1",
-                         "--out", str(tmp_path))
-    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
-    assert f"--device {device}: CUDA is not available on this machine; use cpu" in err
+    assert message in err
     assert not any(tmp_path.iterdir())
 
 
