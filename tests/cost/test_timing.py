@@ -70,8 +70,11 @@ def test_fresh_process_repeats_agree():
     remove: page faults per pass (system time; counted in test_workers_keep_freed_memory),
     allocator or thread-pool state carried over, OpenMP spinning. Wall-clock agreement is a
     property of the machine's load, so it is measured where the machine is quiet, by
-    benchmarks/latency_predictor.py (noise ceiling) and benchmarks/timing_env.py; here the
-    wall clock is only checked to be a wall clock (never below the 1-thread CPU time)."""
+    benchmarks/latency_predictor.py (noise ceiling) and benchmarks/timing_env.py. Here each
+    process's CPU time per pass is only checked to be a per-pass figure of the timed passes:
+    within a factor 1.5 of the timings' quartiles (a mean of 1-thread CPU time against wall
+    medians: a few slow passes lift the mean above the median, 1.14x seen once under CI load;
+    a total over the passes instead of a per-pass figure, or seconds for ms, would not fit)."""
     lat = measure_latency(load_arch("afformer_tiny"), (96, 96), threads=1, warmup=5, runs=15,
                           processes=3)
     assert len(lat.process_medians) == 3 and lat.runs == 45
@@ -80,8 +83,7 @@ def test_fresh_process_repeats_agree():
     assert len(lat.process_cpu_ms) == 3 and min(lat.process_cpu_ms) > 0
     lo, hi = min(lat.process_cpu_ms), max(lat.process_cpu_ms)
     assert hi / lo <= 1.25 and lat.cpu_repeat_spread <= 0.25, lat.process_cpu_ms
-    for wall, cpu in zip(lat.process_medians, lat.process_cpu_ms):
-        assert wall >= 0.9 * cpu, (lat.process_medians, lat.process_cpu_ms)
+    assert lat.q1_ms / 1.5 <= lo and hi <= 1.5 * lat.q3_ms, (lat, lat.process_cpu_ms)
 
 
 def test_workers_keep_freed_memory(monkeypatch):
